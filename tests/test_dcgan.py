@@ -1,0 +1,297 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_gan import DCGAN
+from keras_gan.engine import TrainingDivergedError
+
+from .conftest import png_pixels
+
+
+def snapshot(model):
+    return [v.numpy().copy() for v in model.weights]
+
+
+def changed(before, model):
+    return [not np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights)]
+
+
+@pytest.fixture
+def small_gan():
+    return DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=1)
+
+
+def test_generator_is_the_documents_network_layer_for_layer():
+    g = DCGAN(seed=0).build_generator()
+    assert [type(layer).__name__ for layer in g.layers] == [
+        "Dense",
+        "Reshape",
+        "UpSampling2D",
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "UpSampling2D",
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "Conv2D",
+        "Activation",
+    ]
+    dense, reshape = g.layers[0], g.layers[1]
+    assert dense.units == 128 * 7 * 7 and dense.activation.__name__ == "relu"
+    assert reshape.target_shape == (7, 7, 128)
+    assert [layer.filters for layer in g.layers if hasattr(layer, "filters")] == [128, 64, 1]
+    assert all(
+        layer.kernel_size == (3, 3) and layer.padding == "same"
+        for layer in g.layers
+        if isinstance(layer, keras.layers.Conv2D)
+    )
+    assert all(
+        layer.momentum == 0.8
+        for layer in g.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
+    assert [
+        layer.activation.__name__
+        for layer in g.layers
+        if isinstance(layer, keras.layers.Activation)
+    ] == ["relu", "relu", "tanh"]
+    assert g.input_shape == (None, 100) and g.output_shape == (None, 28, 28, 1)
+
+
+def test_discriminator_is_the_documents_network_layer_for_layer():
+    d = DCGAN(seed=0).build_discriminator()
+    assert [type(layer).__name__ for layer in d.layers] == [
+        "Conv2D",
+        "LeakyReLU",
+        "Dropout",
+        "Conv2D",
+        "ZeroPadding2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Dropout",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Dropout",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Dropout",
+        "Flatten",
+        "Dense",
+    ]
+    convs = [layer for layer in d.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.strides) for c in convs] == [
+        (32, (2, 2)),
+        (64, (2, 2)),
+        (128, (2, 2)),
+        (256, (1, 1)),
+    ]
+    assert all(c.kernel_size == (3, 3) and c.padding == "same" for c in convs)
+    assert all(
+        layer.negative_slope == pytest.approx(0.2)
+        for layer in d.layers
+        if isinstance(layer, keras.layers.LeakyReLU)
+    )
+    assert all(layer.rate == 0.25 for layer in d.layers if isinstance(layer, keras.layers.Dropout))
+    assert d.layers[4].padding == ((0, 1), (0, 1))
+    assert d.layers[-1].units == 1 and d.layers[-1].activation.__name__ == "sigmoid"
+    assert d.output_shape == (None, 1)
+
+
+def test_optimizers_losses_and_accuracy_match_the_document():
+    gan = DCGAN(seed=0)
+    for model in (gan.discriminator, gan.combined):
+        opt = model.optimizer
+        assert isinstance(opt, keras.optimizers.Adam)
+        assert float(opt.learning_rate) == pytest.approx(0.0002)
+        assert float(opt.beta_1) == pytest.approx(0.5)
+    assert gan.discriminator.optimizer is not gan.combined.optimizer
+    assert gan.combined.generator is gan.generator
+    assert gan.combined.discriminator is gan.discriminator
+
+
+def test_discriminator_learns_in_its_own_step_even_after_a_retrace(small_gan):
+    d = small_gan.discriminator
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 8, 8, 1)).astype("float32")
+    for batch in (8, 5):  # a new batch size makes Keras trace the step again
+        before = snapshot(d)
+        d.train_on_batch(x[:batch], np.ones((batch, 1)))
+        flags = changed(before, d)
+        trainable = [v.trainable for v in d.weights]
+        # every trainable weight moved; BN moving statistics moved too
+        assert all(flags), (batch, flags, trainable)
+
+
+def test_combined_step_trains_the_generator_only(small_gan):
+    gan = small_gan
+    z = np.random.default_rng(0).normal(size=(8, 8)).astype("float32")
+    # train D first so its train function is traced before the combined one,
+    # then the combined step at two batch sizes (a retrace), then D again
+    gan.discriminator.train_on_batch(gan.generate(8), np.zeros((8, 1)))
+    for batch in (8, 3):
+        d_before, g_before = snapshot(gan.discriminator), snapshot(gan.generator)
+        gan.combined.train_on_batch(z[:batch], np.ones((batch, 1)))
+        assert not any(changed(d_before, gan.discriminator)), "D changed in the G step"
+        g_changed = changed(g_before, gan.generator)
+        assert all(g_changed[i] for i, v in enumerate(gan.generator.weights) if v.trainable)
+    before = snapshot(gan.discriminator)
+    gan.discriminator.train_on_batch(gan.generate(8), np.zeros((8, 1)))
+    assert all(changed(before, gan.discriminator))
+    assert {id(v) for v in gan.combined.trainable_weights} == {
+        id(v) for v in gan.generator.trainable_weights
+    }
+
+
+def test_keras2_idiom_really_leaves_d_untrained_in_keras3():
+    """The trap the combined model avoids: D.trainable=False before tracing."""
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=2)
+    d = gan.build_discriminator()
+    d.compile(loss="binary_crossentropy", optimizer="adam")
+    d.trainable = False
+    combined = keras.Model(gan.generator.inputs, d(gan.generator.outputs[0]))
+    combined.compile(loss="binary_crossentropy", optimizer="adam")
+    before = snapshot(d)
+    d.train_on_batch(np.zeros((4, 8, 8, 1)), np.ones((4, 1)))
+    assert not any(changed(before, d))
+
+
+def test_train_history_samples_and_continuation(small_gan, tiny_images, tmp_path):
+    hist = small_gan.train(
+        5, batch_size=16, save_interval=2, x_train=tiny_images, sample_dir=tmp_path, verbose=0
+    )
+    assert set(hist.history) == {"d_loss", "d_acc", "g_loss"}
+    assert all(len(v) == 5 for v in hist.history.values())
+    assert all(0.0 <= a <= 1.0 for a in hist.history["d_acc"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mnist_0.png",
+        "mnist_2.png",
+        "mnist_4.png",
+    ]
+    hist2 = small_gan.train(
+        2, batch_size=16, save_interval=1, x_train=tiny_images, sample_dir=tmp_path, verbose=0
+    )
+    assert hist2.epoch == [5, 6] and small_gan.iterations == 7
+    pixels = png_pixels(tmp_path / "mnist_6.png")
+    assert pixels.shape[0] >= 100 and pixels.shape[1] >= 100
+    assert pixels.std() > 5, "grid is blank"
+
+
+def test_save_imgs_writes_a_5x5_grid(tmp_path):
+    gan = DCGAN(seed=0)
+    gan.sample_dir = str(tmp_path)
+    path = gan.save_imgs(7)
+    assert path.endswith("mnist_7.png")
+    pixels = png_pixels(path)
+    assert pixels.std() > 5
+
+
+def test_generate_shape_range_and_seeded_repeatability():
+    a = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=3)
+    b = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=3)
+    ga, gb = a.generate(6), b.generate(6)
+    assert ga.shape == (6, 8, 8, 1) and ga.dtype == np.float32
+    assert ga.min() >= -1 and ga.max() <= 1
+    np.testing.assert_array_equal(ga, gb)
+
+
+def test_seeded_training_repeats(tiny_images):
+    runs = []
+    for _ in range(2):
+        gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=5)
+        h = gan.train(3, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
+        runs.append((h.history["g_loss"], snapshot(gan.generator)))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_other_image_sizes_and_channels(tmp_path):
+    gan = DCGAN(latent_dim=4, img_shape=(12, 16, 3), seed=0)
+    assert gan.generate(2).shape == (2, 12, 16, 3)
+    x = np.random.default_rng(0).integers(0, 256, (10, 12, 16, 3), dtype=np.uint8)
+    gan.train(1, batch_size=4, save_interval=1, x_train=x, sample_dir=tmp_path, verbose=0)
+    assert (tmp_path / "mnist_0.png").is_file()
+
+
+def test_generator_keras_round_trip(tmp_path):
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    path = tmp_path / "generator.keras"
+    gan.generator.save(path)
+    loaded = keras.saving.load_model(path)
+    z = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    np.testing.assert_allclose(
+        loaded(z, training=False), gan.generator(z, training=False), atol=1e-6
+    )
+
+
+def test_mnist_default_data_is_used_and_scaled(monkeypatch, mnist_path):
+    import keras_gan.data as data_lib
+
+    seen = {}
+    real_prepare = data_lib.prepare_images
+
+    def spy(x, img_shape, name="x_train"):
+        out = real_prepare(x[:64], img_shape, name)
+        seen["range"] = (out.min(), out.max())
+        seen["shape"] = out.shape
+        return out
+
+    monkeypatch.setenv("KERAS_GAN_MNIST", str(mnist_path))
+    monkeypatch.setattr(data_lib, "prepare_images", spy)
+    DCGAN(seed=0).train(1, batch_size=4, save_interval=0, verbose=0)
+    assert seen["shape"] == (64, 28, 28, 1) and seen["range"] == (-1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"latent_dim": 0}, r"latent_dim must be a positive integer. Received: latent_dim=0"),
+        ({"latent_dim": 2.5}, r"Received: latent_dim=2.5"),
+        ({"img_shape": (30, 28, 1)}, r"multiples of 4.*\(30, 28, 1\)"),
+        ({"img_shape": (28, 28)}, r"three positive integers.*\(28, 28\)"),
+        ({"img_shape": (28, 28, 0)}, r"three positive integers"),
+        ({"seed": -1}, r"seed must be an integer >= 0. Received: seed=-1"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DCGAN(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 0}, r"epochs must be a positive integer. Received: epochs=0"),
+        ({"batch_size": -4}, r"batch_size must be a positive integer. Received: batch_size=-4"),
+        ({"save_interval": -1}, r"save_interval must be an integer >= 0"),
+        ({"batch_size": 65}, r"batch_size must not exceed the number of images \(64\)"),
+        (
+            {"x_train": np.zeros((4, 28, 28), "uint8")},
+            r"shape \(n, 8, 8, 1\).*Received: shape \(4, 28, 28, 1\)",
+        ),
+        ({"x_train": np.full((4, 8, 8), np.nan, "float32")}, r"NaN or infinite"),
+        (
+            {"x_train": np.full((4, 8, 8), 3.0, "float32")},
+            r"\[-1, 1\].*Received: values in \[3, 3\]",
+        ),
+        ({"x_train": np.zeros((0, 8, 8), "uint8")}, r"empty"),
+        ({"x_train": np.array([["a"]])}, r"dtype <U1"),
+    ],
+)
+def test_bad_train_arguments(small_gan, tiny_images, kwargs, match):
+    args = {"epochs": 1, "batch_size": 4, "save_interval": 0, "x_train": tiny_images, "verbose": 0}
+    args.update(kwargs)
+    if "x_train" in kwargs and "batch_size" not in kwargs:
+        args["batch_size"] = 1
+    with pytest.raises(ValueError, match=match):
+        small_gan.train(**args)
+
+
+def test_divergence_is_reported_with_iteration(small_gan, tiny_images, monkeypatch):
+    small_gan.train(1, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
+    for v in small_gan.generator.trainable_weights:
+        v.assign(np.full(v.shape, np.nan, "float32"))
+    with pytest.raises(TrainingDivergedError, match=r"iteration 1: .*=nan"):
+        small_gan.train(1, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)

@@ -1,0 +1,18 @@
+import subprocess
+import sys
+
+import keras_gan
+
+
+def test_public_api():
+    assert {"DCGAN", "CombinedModel", "data", "viz"} <= set(keras_gan.__all__)
+    assert keras_gan.__version__
+
+
+def test_other_backend_is_refused_with_instructions():
+    env = {"KERAS_BACKEND": "jax", "PATH": ""}
+    r = subprocess.run(
+        [sys.executable, "-c", "import keras_gan"], capture_output=True, text=True, env=env
+    )
+    assert r.returncode != 0
+    assert "ImportError" in r.stderr and "KERAS_BACKEND=tensorflow" in r.stderr
