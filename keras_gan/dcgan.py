@@ -174,6 +174,7 @@ class DCGAN:
         x_train=None,
         sample_dir="images",
         verbose=1,
+        callbacks=None,
     ):
         """Trains with the tutorial's loop; an "epoch" is one iteration.
 
@@ -194,6 +195,8 @@ class DCGAN:
                 training images (see `keras_gan.data.load_mnist`).
             sample_dir: Directory for the grids. Defaults to `"images"`.
             verbose: `1` shows a progress bar with the losses, `0` is silent.
+            callbacks: Optional list of `keras.callbacks.Callback`, called
+                after every iteration (see `keras_gan.engine.run_loop`).
 
         Returns:
             A `keras.callbacks.History` whose `history` holds the
@@ -237,6 +240,7 @@ class DCGAN:
             epochs,
             start=self.iterations,
             hooks=[(save_interval, self.save_imgs)],
+            callbacks=callbacks,
             verbose=verbose,
         )
 

@@ -115,6 +115,7 @@ def run_loop(
     *,
     start=0,
     hooks=(),
+    callbacks=None,
     verbose=1,
     unit_name="iteration",
 ):
@@ -127,6 +128,10 @@ def run_loop(
             continues training).
         hooks: Sequence of `(interval, fn)`; `fn(i)` runs after iteration
             `i` whenever `i % interval == 0`, as the documents save samples.
+        callbacks: Optional list of `keras.callbacks.Callback`. They get
+            `on_train_begin`, `on_train_batch_end(i, logs)` after every
+            iteration and `on_train_end`; keys they add to `logs` are
+            recorded in the history (NaN for iterations without a value).
         verbose: `0` silent, `1` a progress bar showing the latest logs.
         unit_name: Name of one iteration in the progress bar.
 
@@ -136,12 +141,15 @@ def run_loop(
         indices.
 
     Raises:
-        TrainingDivergedError: when a log value is NaN or infinite; the
-            message names the iteration and the value. Hooks do not run for
-            that iteration.
+        TrainingDivergedError: when a log value of `step` is NaN or
+            infinite; the message names the iteration and the value. Hooks
+            and callbacks do not run for that iteration.
     """
     history = keras.callbacks.History()
     history.history, history.epoch = {}, []
+    callbacks = list(callbacks or [])  # called directly: they may add to logs
+    for cb in callbacks:
+        cb.on_train_begin()
     progbar = None
     for n, i in enumerate(range(start, start + iterations)):
         logs = {k: float(v) for k, v in step(i).items()}
@@ -152,7 +160,14 @@ def run_loop(
                     "Lower the learning rates or check the data for extreme "
                     "values."
                 )
-            history.history.setdefault(name, []).append(value)
+        for interval, fn in hooks:
+            if interval and i % interval == 0:
+                fn(i)
+        for cb in callbacks:
+            cb.on_train_batch_end(i, logs)
+        for name in logs.keys() | history.history.keys():
+            values = history.history.setdefault(name, [math.nan] * n)
+            values.append(float(logs.get(name, math.nan)))
         history.epoch.append(i)
         if verbose:
             if progbar is None:  # GAN losses jump: show the latest, not a mean
@@ -160,11 +175,10 @@ def run_loop(
                     iterations, stateful_metrics=list(logs), unit_name=unit_name
                 )
             progbar.update(n + 1, values=list(logs.items()), finalize=False)
-        for interval, fn in hooks:
-            if interval and i % interval == 0:
-                fn(i)
     if progbar is not None:
         progbar.update(iterations, finalize=True)
+    for cb in callbacks:
+        cb.on_train_end()
     return history
 
 

@@ -295,3 +295,24 @@ def test_divergence_is_reported_with_iteration(small_gan, tiny_images, monkeypat
         v.assign(np.full(v.shape, np.nan, "float32"))
     with pytest.raises(TrainingDivergedError, match=r"iteration 1: .*=nan"):
         small_gan.train(1, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
+
+
+def test_callbacks_see_every_iteration_and_can_add_logs(small_gan, tiny_images):
+    class EveryOther(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append((batch, sorted(logs)))
+            if batch % 2 == 0:
+                logs["quality"] = float(batch)
+
+    cb = EveryOther()
+    h = small_gan.train(
+        4, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0, callbacks=[cb]
+    )
+    assert [b for b, _ in cb.seen] == [0, 1, 2, 3]
+    assert cb.seen[0][1] == ["d_acc", "d_loss", "g_loss"]
+    np.testing.assert_array_equal(h.history["quality"], [0.0, np.nan, 2.0, np.nan])
+    assert len(h.history["g_loss"]) == 4
