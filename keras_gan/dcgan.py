@@ -8,7 +8,14 @@ import tensorflow as tf
 
 from keras_gan import data as data_lib
 from keras_gan import viz
-from keras_gan.engine import CombinedModel, run_loop, targets
+from keras_gan.engine import (
+    AdversarialModel,
+    CombinedModel,
+    build_optimizers,
+    make_dataset,
+    run_loop,
+    targets,
+)
 
 
 class DCGAN:
@@ -166,6 +173,31 @@ class DCGAN:
         path = os.path.join(self.sample_dir, f"mnist_{epoch}.png")
         return viz.save_image_grid(self.generate(25), path, rows=5, cols=5)
 
+    def train_iteration(self, imgs):
+        """Runs one iteration of the tutorial's loop on a batch of real images.
+
+        Trains D on `imgs` (label 1) and on generated images (label 0), then G
+        through `combined` on the same noise (label 1).
+
+        Args:
+            imgs: float32 array `(batch, *img_shape)` in [-1, 1].
+
+        Returns:
+            A dict with `d_loss`, `d_acc` and `g_loss`.
+        """
+        n = len(imgs)
+        valid, fake = targets(n, 1.0), targets(n, 0.0)
+        noise, gen_imgs = self._sample_fn(n)
+        d_real = self.discriminator.train_on_batch(imgs, valid, return_dict=True)
+        d_fake = self.discriminator.train_on_batch(gen_imgs, fake, return_dict=True)
+        g_loss = self.combined.train_on_batch(noise, valid, return_dict=True)
+        self.iterations += 1
+        return {
+            "d_loss": 0.5 * (d_real["loss"] + d_fake["loss"]),
+            "d_acc": 0.5 * (d_real["accuracy"] + d_fake["accuracy"]),
+            "g_loss": g_loss["loss"],
+        }
+
     def train(
         self,
         epochs,
@@ -220,20 +252,9 @@ class DCGAN:
                 f"Received: batch_size={batch_size}"
             )
         self.sample_dir = os.fspath(sample_dir)
-        valid, fake = targets(batch_size, 1.0), targets(batch_size, 0.0)
 
         def step(_):
-            imgs = x[self._rng.integers(0, len(x), batch_size)]
-            noise, gen_imgs = self._sample_fn(batch_size)
-            d_real = self.discriminator.train_on_batch(imgs, valid, return_dict=True)
-            d_fake = self.discriminator.train_on_batch(gen_imgs, fake, return_dict=True)
-            g_loss = self.combined.train_on_batch(noise, valid, return_dict=True)
-            self.iterations += 1
-            return {
-                "d_loss": 0.5 * (d_real["loss"] + d_fake["loss"]),
-                "d_acc": 0.5 * (d_real["accuracy"] + d_fake["accuracy"]),
-                "g_loss": g_loss["loss"],
-            }
+            return self.train_iteration(x[self._rng.integers(0, len(x), batch_size)])
 
         return run_loop(
             step,
@@ -243,6 +264,82 @@ class DCGAN:
             callbacks=callbacks,
             verbose=verbose,
         )
+
+    def fit(
+        self,
+        x=None,
+        epochs=1,
+        batch_size=128,
+        callbacks=None,
+        steps_per_execution=1,
+        jit_compile="auto",
+        verbose="auto",
+        **kwargs,
+    ):
+        """Trains with Keras's `fit()`: one compiled adversarial iteration per step.
+
+        The iteration is the classic loop's (D on a real batch, D on a
+        generated batch, G through the frozen D on the same noise), fused into
+        one `train_step` of a `keras_gan.AdversarialModel` that shares this
+        object's networks, optimizers and noise stream, so `train()` and
+        `fit()` can be mixed. Unlike `train()`, an epoch here is a full pass
+        over the shuffled data.
+
+        Args:
+            x: Optional images as for `train()`. Defaults to MNIST.
+            epochs: Positive integer, passes over the data. Defaults to `1`.
+            batch_size: Positive integer. Defaults to `128`.
+            callbacks: Optional list of Keras callbacks (ModelCheckpoint,
+                CSVLogger, `keras_gan` sample writers, ...).
+            steps_per_execution: Positive integer, iterations per compiled
+                call. Defaults to `1`.
+            jit_compile: `True`, `False` or `"auto"` (XLA when every layer
+                supports it). Defaults to `"auto"`.
+            verbose: As in `keras.Model.fit`.
+            **kwargs: Passed to `keras.Model.fit` (e.g. `initial_epoch`).
+
+        Returns:
+            A `keras.callbacks.History` with the epoch means of `d_loss` and
+            `g_loss`.
+
+        Raises:
+            ValueError: for bad sizes or images, as `train()`.
+
+        Example:
+
+        >>> gan = DCGAN(seed=0)
+        >>> history = gan.fit(epochs=1, batch_size=64)  # doctest: +SKIP
+        """
+        epochs = data_lib.check_int("epochs", epochs)
+        batch_size = data_lib.check_int("batch_size", batch_size)
+        steps_per_execution = data_lib.check_int("steps_per_execution", steps_per_execution)
+        if x is None:
+            (x, _), _ = data_lib.load_mnist()
+        x = data_lib.prepare_images(x, self.img_shape, name="x")
+        dataset = make_dataset(x, batch_size, seed=self.seed)
+        model = self.adversarial_model
+        model.compile(
+            d_optimizer=self.discriminator.optimizer,
+            g_optimizer=self.combined.optimizer,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
+        build_optimizers(model)
+        kwargs.setdefault("shuffle", False)  # the dataset shuffles itself
+        return model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose, **kwargs)
+
+    @property
+    def adversarial_model(self):
+        """The `keras_gan.AdversarialModel` behind `fit()` (built once)."""
+        if getattr(self, "_adversarial_model", None) is None:
+            self._adversarial_model = AdversarialModel(
+                self.generator,
+                self.discriminator,
+                latent_dim=self.latent_dim,
+                seed_generator=self.seed_generator,
+                name="dcgan",
+            )
+        return self._adversarial_model
 
 
 def _check_img_shape(img_shape):

@@ -8,6 +8,10 @@
 - `run_loop`: the classic loop's scaffolding (progress bar, history,
   periodic hooks, divergence check).
 
+- `AdversarialModel`: the Keras 3 idiom, one compiled adversarial iteration
+  per `train_step` for `fit()`; families configure it (which D updates, which
+  generator loss), they do not copy it.
+
 The engine knows no model family: families pass networks and step functions.
 """
 
@@ -16,6 +20,7 @@ import math
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -109,6 +114,149 @@ class CombinedModel(keras.Model):
         return self.trainable_weights
 
 
+class AdversarialModel(keras.Model):
+    """One adversarial iteration per `train_step`, for `fit()`.
+
+    Each step runs `d_steps` times the discriminator updates that
+    `discriminator_updates` describes, then `g_steps` generator updates
+    minimising `generator_loss`. Every update has its own
+    `tf.GradientTape` and applies gradients only to that side's variables
+    (the discriminator's, or `generator_networks`'), so no `trainable` flag
+    is toggled. During generator updates the discriminator runs frozen
+    (`frozen()`), exactly as in the classic loop's combined model, so one
+    fused iteration updates every variable as one classic iteration does.
+
+    A model family configures it by overriding `begin_iteration`,
+    `discriminator_updates`, `generator_loss` and, if needed,
+    `adversarial_loss` and `generator_networks`.
+
+    Args:
+        generator: Keras model, latent vectors -> samples.
+        discriminator: Keras model, samples -> validity.
+        latent_dim: Positive integer, size of the generator's input.
+        seed_generator: Optional `keras.random.SeedGenerator` for the noise;
+            share the family's so both training paths draw the same stream.
+        d_steps: Positive integer, discriminator phases per iteration.
+        g_steps: Positive integer, generator updates per iteration.
+        **kwargs: Passed to `keras.Model`.
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        seed_generator=None,
+        d_steps=1,
+        g_steps=1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.seed_generator = seed_generator or keras.random.SeedGenerator()
+        self.d_steps = int(d_steps)
+        self.g_steps = int(g_steps)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self._bce = keras.losses.BinaryCrossentropy()
+
+    # ------------------------------------------------- configuration points
+
+    @property
+    def generator_networks(self):
+        """Networks the generator updates train."""
+        return (self.generator,)
+
+    def sample_latent(self, n):
+        """Draws `n` latent vectors from N(0, I) with the model's seeds."""
+        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+
+    def begin_iteration(self, real):
+        """Returns state shared by the iteration's updates (noise, fakes)."""
+        z = self.sample_latent(tf.shape(real)[0])
+        return {"z": z, "fake": self.generator(z, training=False)}
+
+    def discriminator_updates(self, real, state):
+        """Returns the D updates: a list of updates, each a list of terms
+        `(inputs, is_real, weight)` whose weighted losses are summed into
+        one optimizer step. Default: two updates, real then generated."""
+        return [[(real, True, 1.0)], [(state["fake"], False, 1.0)]]
+
+    def generator_loss(self, real, state):
+        """The generator's loss; call D through `self.discriminate`."""
+        fake = self.generator(state["z"], training=True)
+        return self.adversarial_loss(self.discriminate(fake, training=True), True)
+
+    def adversarial_loss(self, prediction, is_real):
+        """Loss of D's `prediction` against the label real/fake."""
+        target = tf.ones_like(prediction) if is_real else tf.zeros_like(prediction)
+        return self._bce(target, prediction)
+
+    # ----------------------------------------------------------- machinery
+
+    def discriminate(self, samples, training=None):
+        """Calls the discriminator frozen (see `frozen`)."""
+        with frozen(self.discriminator):
+            return self.discriminator(samples, training=training)
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        """Configures the model for `fit()`.
+
+        Args:
+            d_optimizer: Optimizer for the discriminator's variables.
+            g_optimizer: Optimizer for the generator networks' variables.
+            **kwargs: Passed to `keras.Model.compile` (`jit_compile`,
+                `steps_per_execution`, ...).
+        """
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    @property
+    def generator_weights(self):
+        return [w for net in self.generator_networks for w in net.trainable_weights]
+
+    def _update(self, optimizer, tape, loss, weights):
+        grads = tape.gradient(loss, weights)
+        optimizer.apply_gradients(zip(grads, weights))
+
+    def train_step(self, data):
+        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        state = None
+        for _ in range(self.d_steps):
+            state = self.begin_iteration(real)
+            d_losses = []
+            for terms in self.discriminator_updates(real, state):
+                with tf.GradientTape() as tape:
+                    loss = tf.add_n(
+                        [
+                            weight
+                            * self.adversarial_loss(
+                                self.discriminator(inputs, training=True), is_real
+                            )
+                            for inputs, is_real, weight in terms
+                        ]
+                    )
+                self._update(self.d_optimizer, tape, loss, self.discriminator.trainable_weights)
+                d_losses.append(loss)
+        for _ in range(self.g_steps):
+            with tf.GradientTape() as tape:
+                g_loss = self.generator_loss(real, state)
+            self._update(self.g_optimizer, tape, g_loss, self.generator_weights)
+        self.d_loss_tracker.update_state(tf.add_n(d_losses) / len(d_losses))
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, z, training=None):
+        return self.generator(z, training=training)
+
+
 def run_loop(
     step,
     iterations,
@@ -180,6 +328,44 @@ def run_loop(
     for cb in callbacks:
         cb.on_train_end()
     return history
+
+
+def make_dataset(x, batch_size, seed=None):
+    """A shuffled, batched, prefetched `tf.data.Dataset` over an array.
+
+    Batches have exactly `batch_size` rows (the remainder of each pass is
+    dropped, so every step sees the same shapes and no retrace happens).
+
+    Args:
+        x: NumPy array of samples, first axis the examples.
+        batch_size: Positive integer.
+        seed: Optional integer seed of the shuffle.
+
+    Returns:
+        A `tf.data.Dataset` yielding float32 batches.
+    """
+    if batch_size > len(x):
+        raise ValueError(
+            f"batch_size must not exceed the number of samples ({len(x)}). "
+            f"Received: batch_size={batch_size}"
+        )
+    ds = tf.data.Dataset.from_tensor_slices(np.asarray(x, dtype=np.float32))
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def build_optimizers(model):
+    """Builds an `AdversarialModel`'s optimizers for their variables.
+
+    An optimizer first used inside a traced step would create its slots
+    there; under `tf.distribute` that fails, so `fit()` builds them first.
+    """
+    for optimizer, weights in (
+        (model.d_optimizer, model.discriminator.trainable_weights),
+        (model.g_optimizer, model.generator_weights),
+    ):
+        if not optimizer.built:
+            optimizer.build(weights)
 
 
 def targets(batch_size, value):

@@ -1,0 +1,105 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_gan import DCGAN
+from keras_gan.engine import AdversarialModel, build_optimizers, make_dataset
+
+
+def state_variables(gan, model):
+    """Every variable one iteration may touch: weights, BN statistics,
+    dropout and noise seeds, both optimizers' slots and counters."""
+    return (
+        list(gan.generator.variables)
+        + list(gan.discriminator.variables)
+        + list(model.d_optimizer.variables)
+        + list(model.g_optimizer.variables)
+        + [gan.seed_generator.state]
+    )
+
+
+def test_fused_dcgan_iteration_updates_every_variable_as_the_classic_one():
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    gan.train_iteration(x)  # builds both optimizers and traces the classic path
+    model = gan.adversarial_model
+    model.compile(
+        d_optimizer=gan.discriminator.optimizer,
+        g_optimizer=gan.combined.optimizer,
+        jit_compile=False,
+    )
+    build_optimizers(model)
+    variables = state_variables(gan, model)
+    assert any("seed" in v.path for v in gan.discriminator.variables), "dropout seeds tracked"
+    start = [v.numpy().copy() for v in variables]
+
+    gan.train_iteration(x)
+    classic = [v.numpy().copy() for v in variables]
+    for v, value in zip(variables, start):
+        v.assign(value)
+    logs = model.train_on_batch(x, return_dict=True)
+    fused = [v.numpy().copy() for v in variables]
+
+    moved = 0
+    for v, a, b, s in zip(variables, classic, fused, start):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=v.path)
+        moved += not np.array_equal(a, s)
+    assert moved >= len(gan.generator.trainable_weights) + len(gan.discriminator.trainable_weights)
+    assert set(logs) == {"d_loss", "g_loss"}
+
+
+def test_fit_returns_history_and_trains_both_sides(tiny_images):
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    g0 = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    d0 = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    hist = gan.fit(tiny_images, epochs=2, batch_size=16, verbose=0, jit_compile=False)
+    assert isinstance(hist, keras.callbacks.History)
+    assert set(hist.history) == {"d_loss", "g_loss"} and len(hist.history["d_loss"]) == 2
+    assert all(np.isfinite(v) for v in hist.history["g_loss"])
+    assert all(
+        not np.array_equal(a, w.numpy()) for a, w in zip(g0, gan.generator.trainable_weights)
+    )
+    assert all(
+        not np.array_equal(a, w.numpy()) for a, w in zip(d0, gan.discriminator.trainable_weights)
+    )
+    # 64 images / 16 per batch = 4 steps per epoch, 2 epochs = 8 Adam steps for
+    # G and 16 for D (two D updates per iteration), after no classic iteration
+    assert int(gan.combined.optimizer.iterations) == 8
+    assert int(gan.discriminator.optimizer.iterations) == 16
+
+
+def test_fit_with_stock_callbacks_and_steps_per_execution(tiny_images, tmp_path):
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    csv = tmp_path / "log.csv"
+    hist = gan.fit(
+        tiny_images,
+        epochs=3,
+        batch_size=16,
+        steps_per_execution=2,
+        verbose=0,
+        callbacks=[keras.callbacks.CSVLogger(str(csv))],
+    )
+    assert len(hist.history["g_loss"]) == 3
+    rows = csv.read_text().strip().splitlines()
+    header = rows[0].split(",")
+    assert header[:3] == ["epoch", "d_loss", "g_loss"] and len(rows) == 4
+
+
+def test_make_dataset_shapes_and_errors():
+    x = np.zeros((10, 3), "float32")
+    batches = list(make_dataset(x, 4, seed=0))
+    assert [tuple(b.shape) for b in batches] == [(4, 3), (4, 3)]
+    with pytest.raises(
+        ValueError, match=r"batch_size must not exceed the number of samples \(10\)"
+    ):
+        make_dataset(x, 11)
+
+
+def test_adversarial_model_is_generic():
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model = AdversarialModel(g, d, latent_dim=2, seed_generator=keras.random.SeedGenerator(0))
+    model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+    build_optimizers(model)
+    logs = model.train_on_batch(np.ones((8, 2), "float32"), return_dict=True)
+    assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
