@@ -10,6 +10,7 @@ from keras_gan import data as data_lib
 from keras_gan import viz
 from keras_gan.engine import (
     AdversarialModel,
+    CheckpointMixin,
     CombinedModel,
     build_optimizers,
     make_dataset,
@@ -18,7 +19,7 @@ from keras_gan.engine import (
 )
 
 
-class DCGAN:
+class DCGAN(CheckpointMixin):
     """Deep convolutional GAN, layer for layer as the MNIST tutorial has it.
 
     The generator maps a latent vector to an image through a dense layer, two
@@ -84,6 +85,21 @@ class DCGAN:
             loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.0002, 0.5)
         )
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)
+
+    def get_config(self):
+        """Returns the constructor arguments, as a JSON-serialisable dict."""
+        return {"latent_dim": self.latent_dim, "img_shape": list(self.img_shape), "seed": self.seed}
+
+    def networks(self):
+        """Returns the networks a checkpoint holds, by name."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def optimizers(self):
+        """Returns name -> (optimizer, the variables it updates)."""
+        return {
+            "discriminator": (self.discriminator.optimizer, self.discriminator.trainable_weights),
+            "generator": (self.combined.optimizer, self.combined.trainable_weights),
+        }
 
     def build_generator(self):
         """Builds the generator: latent vector -> image in [-1, 1].
@@ -207,6 +223,10 @@ class DCGAN:
         sample_dir="images",
         verbose=1,
         callbacks=None,
+        checkpoint_dir=None,
+        checkpoint_interval=100,
+        keep_checkpoints=3,
+        resume=False,
     ):
         """Trains with the tutorial's loop; an "epoch" is one iteration.
 
@@ -229,6 +249,16 @@ class DCGAN:
             verbose: `1` shows a progress bar with the losses, `0` is silent.
             callbacks: Optional list of `keras.callbacks.Callback`, called
                 after every iteration (see `keras_gan.engine.run_loop`).
+            checkpoint_dir: Optional directory for atomic checkpoints of the
+                whole training state (see `keras_gan.checkpoint`).
+            checkpoint_interval: Positive integer; a checkpoint is written
+                every this many iterations and at the end. Defaults to `100`.
+            keep_checkpoints: Positive integer, checkpoints kept. Defaults
+                to `3`.
+            resume: If `True`, continue from the latest checkpoint in
+                `checkpoint_dir` (if there is one); `epochs` is then the
+                total length of the run, so an interrupted run resumed with
+                the same call ends where an uninterrupted one would.
 
         Returns:
             A `keras.callbacks.History` whose `history` holds the
@@ -252,18 +282,42 @@ class DCGAN:
                 f"Received: batch_size={batch_size}"
             )
         self.sample_dir = os.fspath(sample_dir)
+        checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
+        keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)
+        if resume and checkpoint_dir is None:
+            raise ValueError("resume=True needs a checkpoint_dir to resume from.")
+        history, remaining = None, epochs
+        if resume:
+            history = self.restore_checkpoint(checkpoint_dir)
+            remaining = epochs - self.iterations if history is not None else epochs
+        hooks = [(save_interval, self.save_imgs)]
+        state = {}
+        if checkpoint_dir is not None:
+            hooks.append(
+                (
+                    checkpoint_interval,
+                    lambda _: self.save_checkpoint(
+                        checkpoint_dir, state["history"].history, keep_checkpoints
+                    ),
+                )
+            )
 
         def step(_):
             return self.train_iteration(x[self._rng.integers(0, len(x), batch_size)])
 
-        return run_loop(
+        result = run_loop(
             step,
-            epochs,
+            max(remaining, 0),
             start=self.iterations,
-            hooks=[(save_interval, self.save_imgs)],
+            history=history,
+            hooks=hooks,
             callbacks=callbacks,
             verbose=verbose,
+            on_start=lambda h: state.update(history=h),
         )
+        if checkpoint_dir is not None and remaining > 0:
+            self.save_checkpoint(checkpoint_dir, result.history, keep_checkpoints)
+        return result
 
     def fit(
         self,

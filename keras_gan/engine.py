@@ -16,11 +16,14 @@ The engine knows no model family: families pass networks and step functions.
 """
 
 import contextlib
+import json
 import math
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_gan import checkpoint as ckpt
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -257,15 +260,103 @@ class AdversarialModel(keras.Model):
         return self.generator(z, training=training)
 
 
+class CheckpointMixin:
+    """Checkpoint and resume for a model family's classic training loop.
+
+    A family provides `networks()` (name -> Keras model), `optimizers()`
+    (name -> `(optimizer, variables it updates)`), `get_config()`, and the
+    attributes `seed_generator` (noise), `_rng` (a NumPy generator for batch
+    choice) and `iterations` (done so far). A checkpoint then holds every
+    network variable (BatchNorm statistics and dropout seeds included), every
+    optimizer's state, the noise and batch random states, the iteration
+    counter, the history and the configuration.
+    """
+
+    def _checkpoint_variables(self):
+        groups = {name: list(net.variables) for name, net in self.networks().items()}
+        for name, (optimizer, weights) in self.optimizers().items():
+            if not optimizer.built:
+                optimizer.build(weights)
+            groups[f"optimizer/{name}"] = list(optimizer.variables)
+        groups["seed_generator"] = [self.seed_generator.state]
+        return groups
+
+    def save_checkpoint(self, directory, history=None, keep=3):
+        """Writes an atomic checkpoint of the whole training state.
+
+        Args:
+            directory: Checkpoint directory of the run.
+            history: Optional dict of the history so far.
+            keep: Positive integer, checkpoints kept (older ones pruned).
+
+        Returns:
+            The checkpoint directory written.
+
+        Raises:
+            FloatingPointError: if a variable is NaN or inf (nothing written).
+        """
+        meta = {
+            "class": type(self).__name__,
+            "config": self.get_config(),
+            "iterations": int(self.iterations),
+            "rng": self._rng.bit_generator.state,
+            "history": dict(history or {}),
+        }
+        return ckpt.save_checkpoint(
+            directory, self.iterations, self._checkpoint_variables(), meta, keep=keep
+        )
+
+    def restore_checkpoint(self, directory):
+        """Restores the latest good checkpoint in `directory`, if any.
+
+        Args:
+            directory: Checkpoint directory of the run.
+
+        Returns:
+            The history dict stored with it, or `None` if there is no
+            checkpoint.
+
+        Raises:
+            keras_gan.checkpoint.CheckpointError: (a ValueError) for corrupt
+                checkpoints or one written by another model class or
+                configuration.
+        """
+        loaded = ckpt.load_latest(directory)
+        if loaded is None:
+            return None
+        manifest, arrays = loaded
+        meta = manifest["meta"]
+        name = type(self).__name__
+        if meta.get("class") != name:
+            raise ckpt.CheckpointError(
+                f"The checkpoint in {str(directory)!r} was written by {meta.get('class')}, "
+                f"not {name}."
+            )
+        ours = {k: v for k, v in self.get_config().items() if k != "seed"}
+        theirs = {k: v for k, v in meta["config"].items() if k != "seed"}
+        if json.loads(json.dumps(ours)) != theirs:
+            raise ckpt.CheckpointError(
+                f"The checkpoint in {str(directory)!r} was written by {name} with "
+                f"{theirs}; this model has {ours}. Build the model with the same "
+                "configuration to resume."
+            )
+        ckpt.assign(self._checkpoint_variables(), arrays)
+        self.iterations = int(meta["iterations"])
+        self._rng.bit_generator.state = meta["rng"]
+        return meta["history"]
+
+
 def run_loop(
     step,
     iterations,
     *,
     start=0,
+    history=None,
     hooks=(),
     callbacks=None,
     verbose=1,
     unit_name="iteration",
+    on_start=None,
 ):
     """Runs the classic training loop around a per-iteration `step`.
 
@@ -274,6 +365,8 @@ def run_loop(
         iterations: Number of iterations to run.
         start: Index of the first iteration (for numbering when a model
             continues training).
+        history: Optional dict of earlier history (a resumed run) that the
+            new values are appended to.
         hooks: Sequence of `(interval, fn)`; `fn(i)` runs after iteration
             `i` whenever `i % interval == 0`, as the documents save samples.
         callbacks: Optional list of `keras.callbacks.Callback`. They get
@@ -282,6 +375,8 @@ def run_loop(
             recorded in the history (NaN for iterations without a value).
         verbose: `0` silent, `1` a progress bar showing the latest logs.
         unit_name: Name of one iteration in the progress bar.
+        on_start: Optional `fn(history)` called with the `History` being
+            filled before the first iteration (hooks that checkpoint it).
 
     Returns:
         A `keras.callbacks.History` whose `history` maps each log name to
@@ -293,8 +388,13 @@ def run_loop(
             infinite; the message names the iteration and the value. Hooks
             and callbacks do not run for that iteration.
     """
+    previous = history or {}
     history = keras.callbacks.History()
-    history.history, history.epoch = {}, []
+    history.history = {k: list(v) for k, v in previous.items()}
+    done = len(next(iter(previous.values()), []))
+    history.epoch = list(range(start - done, start))
+    if on_start is not None:
+        on_start(history)
     callbacks = list(callbacks or [])  # called directly: they may add to logs
     for cb in callbacks:
         cb.on_train_begin()
@@ -308,15 +408,15 @@ def run_loop(
                     "Lower the learning rates or check the data for extreme "
                     "values."
                 )
-        for interval, fn in hooks:
-            if interval and i % interval == 0:
-                fn(i)
         for cb in callbacks:
             cb.on_train_batch_end(i, logs)
         for name in logs.keys() | history.history.keys():
-            values = history.history.setdefault(name, [math.nan] * n)
+            values = history.history.setdefault(name, [math.nan] * len(history.epoch))
             values.append(float(logs.get(name, math.nan)))
         history.epoch.append(i)
+        for interval, fn in hooks:  # after recording: a checkpoint holds iteration i
+            if interval and i % interval == 0:
+                fn(i)
         if verbose:
             if progbar is None:  # GAN losses jump: show the latest, not a mean
                 progbar = keras.utils.Progbar(

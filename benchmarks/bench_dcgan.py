@@ -1,0 +1,183 @@
+"""DCGAN speed, side by side in one run: classic loop, fused step, PyTorch.
+
+Every variant does the same work per iteration on the same networks: D on a
+real batch, D on a generated batch, G through the (frozen) D. Variants are
+measured in alternating rounds so machine noise hits all of them; the table
+gives medians and the ratio to PyTorch's time.
+
+    pip install torch==2.13.0   # benchmark extra, never a dependency
+    python benchmarks/bench_dcgan.py --batch-size 32 --iterations 40 --rounds 3
+"""
+
+import argparse
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from keras_gan import DCGAN
+from keras_gan.data import load_mnist, prepare_images
+from keras_gan.engine import AdversarialModel, build_optimizers, make_dataset
+
+# Work per iteration at batch 32, counted layer by layer (multiply-adds x 2):
+# G forward ~176 MFLOP/image, run once for the fakes and once (x3 for the
+# backward pass) in the G step; D is ~14 MFLOP/image, run 4x over fwd+bwd.
+PEAK_GFLOPS = 330.0  # two of these cores, float32 FMA
+
+
+def gflop_per_iteration(batch):
+    g, d = 0.176, 0.014
+    return batch * (g + 3 * g + 3 * d * 2 + 3 * d)
+
+
+def keras_variants(gan, x, batch, iterations):
+    """Returns name -> callable running `iterations` iterations."""
+    rng = np.random.default_rng(0)
+
+    def classic():
+        for _ in range(iterations):
+            gan.train_iteration(x[rng.integers(0, len(x), batch)])
+
+    variants = {"keras classic loop (train_on_batch)": classic}
+    dataset = make_dataset(x, batch, seed=0).repeat()
+    for jit in (False, True):
+        for spe in (1, 8):
+            model = AdversarialModel(
+                gan.generator, gan.discriminator, gan.latent_dim, gan.seed_generator
+            )
+            model.compile(
+                d_optimizer=gan.discriminator.optimizer,
+                g_optimizer=gan.combined.optimizer,
+                jit_compile=jit,
+                steps_per_execution=spe,
+            )
+            build_optimizers(model)
+
+            def fused(model=model):
+                model.fit(dataset, epochs=1, steps_per_epoch=iterations, verbose=0)
+
+            variants[f"keras fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused
+    return variants
+
+
+def torch_variant(batch, iterations, x, channels_last):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+
+    def bn(c):  # Keras momentum 0.8 == PyTorch momentum 0.2, same epsilon
+        return nn.BatchNorm2d(c, momentum=0.2, eps=1e-3)
+
+    class Gen(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(100, 128 * 7 * 7)
+            self.net = nn.Sequential(
+                nn.Upsample(scale_factor=2),
+                nn.Conv2d(128, 128, 3, padding=1),
+                bn(128),
+                nn.ReLU(),
+                nn.Upsample(scale_factor=2),
+                nn.Conv2d(128, 64, 3, padding=1),
+                bn(64),
+                nn.ReLU(),
+                nn.Conv2d(64, 1, 3, padding=1),
+                nn.Tanh(),
+            )
+
+        def forward(self, z):
+            return self.net(torch.relu(self.fc(z)).view(-1, 128, 7, 7))
+
+    disc = nn.Sequential(
+        nn.Conv2d(1, 32, 3, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3, 2, 1),
+        nn.ZeroPad2d((0, 1, 0, 1)),
+        bn(64),
+        nn.LeakyReLU(0.2),
+        nn.Dropout(0.25),
+        nn.Conv2d(64, 128, 3, 2, 1),
+        bn(128),
+        nn.LeakyReLU(0.2),
+        nn.Dropout(0.25),
+        nn.Conv2d(128, 256, 3, 1, 1),
+        bn(256),
+        nn.LeakyReLU(0.2),
+        nn.Dropout(0.25),
+        nn.Flatten(),
+        nn.Linear(256 * 4 * 4, 1),
+        nn.Sigmoid(),
+    )
+    gen = Gen()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    gen, disc = gen.to(memory_format=fmt), disc.to(memory_format=fmt)
+    opt_d = torch.optim.Adam(disc.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(gen.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCELoss()
+    real_all = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def run():
+        for _ in range(iterations):
+            idx = torch.randint(0, len(real_all), (batch,))
+            real = real_all[idx].contiguous(memory_format=fmt)
+            z = torch.randn(batch, 100)
+            gen.eval()
+            with torch.no_grad():
+                fake = gen(z)
+            gen.train()
+            for imgs, target in ((real, ones), (fake, zeros)):
+                opt_d.zero_grad()
+                bce(disc(imgs), target).backward()
+                opt_d.step()
+            opt_g.zero_grad()
+            bce(disc(gen(z)), ones).backward()
+            opt_g.step()
+
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--iterations", type=int, default=40, help="per timed round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args()
+    b, n = args.batch_size, args.iterations
+
+    (x_train, _), _ = load_mnist()
+    x = prepare_images(x_train[:20000], (28, 28, 1))
+    gan = DCGAN(seed=0)
+    variants = keras_variants(gan, x, b, n)
+    if not args.no_torch:
+        variants["pytorch 2.13 (channels-last)"] = torch_variant(b, n, x, True)
+        variants["pytorch 2.13 (contiguous)"] = torch_variant(b, n, x, False)
+    times = {name: [] for name in variants}
+    for name, fn in variants.items():  # warm up: trace, compile, build
+        fn()
+    for _ in range(args.rounds):
+        for name, fn in variants.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t) / n * 1000)
+
+    ref_name = "pytorch 2.13 (channels-last)"
+    ref = statistics.median(times[ref_name]) if ref_name in times else None
+    floor = gflop_per_iteration(b) / PEAK_GFLOPS * 1000
+    print(f"\nDCGAN, batch {b}, {args.rounds} rounds x {n} iterations, keras {keras.__version__}")
+    print(f"work ~{gflop_per_iteration(b):.1f} GFLOP/iteration; floor at {PEAK_GFLOPS:.0f} GFLOP/s")
+    print(f"= {floor:.0f} ms\n")
+    print(f"| variant | ms/iteration | vs PyTorch | of floor |\n|---|---:|---:|---:|")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        ratio = f"{med / ref:.2f}x" if ref else "-"
+        print(f"| {name} | {med:.1f} | {ratio} | {floor / med:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
