@@ -12,8 +12,7 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
-    build_optimizers,
-    make_dataset,
+    fit_adversarial,
     run_loop,
     targets,
 )
@@ -288,8 +287,9 @@ class DCGAN(CheckpointMixin):
             raise ValueError("resume=True needs a checkpoint_dir to resume from.")
         history, remaining = None, epochs
         if resume:
-            history = self.restore_checkpoint(checkpoint_dir)
-            remaining = epochs - self.iterations if history is not None else epochs
+            meta = self.restore_checkpoint(checkpoint_dir)
+            if meta is not None:
+                history, remaining = meta["history"], epochs - self.iterations
         hooks = [(save_interval, self.save_imgs)]
         state = {}
         if checkpoint_dir is not None:
@@ -328,6 +328,10 @@ class DCGAN(CheckpointMixin):
         steps_per_execution=1,
         jit_compile="auto",
         verbose="auto",
+        checkpoint_dir=None,
+        checkpoint_interval=1,
+        keep_checkpoints=3,
+        resume=False,
         **kwargs,
     ):
         """Trains with Keras's `fit()`: one compiled adversarial iteration per step.
@@ -350,7 +354,14 @@ class DCGAN(CheckpointMixin):
             jit_compile: `True`, `False` or `"auto"` (XLA when every layer
                 supports it). Defaults to `"auto"`.
             verbose: As in `keras.Model.fit`.
-            **kwargs: Passed to `keras.Model.fit` (e.g. `initial_epoch`).
+            checkpoint_dir: Optional directory for atomic checkpoints of the
+                whole training state, every `checkpoint_interval` epochs
+                and at the end.
+            checkpoint_interval: Positive integer, in epochs. Defaults to `1`.
+            keep_checkpoints: Positive integer. Defaults to `3`.
+            resume: If `True`, continue from the latest checkpoint in
+                `checkpoint_dir`; `epochs` is then the total.
+            **kwargs: Passed to `keras.Model.fit`.
 
         Returns:
             A `keras.callbacks.History` with the epoch means of `d_loss` and
@@ -370,7 +381,11 @@ class DCGAN(CheckpointMixin):
         if x is None:
             (x, _), _ = data_lib.load_mnist()
         x = data_lib.prepare_images(x, self.img_shape, name="x")
-        dataset = make_dataset(x, batch_size, seed=self.seed)
+        if batch_size > len(x):
+            raise ValueError(
+                f"batch_size must not exceed the number of images ({len(x)}). "
+                f"Received: batch_size={batch_size}"
+            )
         model = self.adversarial_model
         model.compile(
             d_optimizer=self.discriminator.optimizer,
@@ -378,9 +393,20 @@ class DCGAN(CheckpointMixin):
             jit_compile=jit_compile,
             steps_per_execution=steps_per_execution,
         )
-        build_optimizers(model)
-        kwargs.setdefault("shuffle", False)  # the dataset shuffles itself
-        return model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose, **kwargs)
+        return fit_adversarial(
+            self,
+            model,
+            x,
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_interval=checkpoint_interval,
+            keep_checkpoints=keep_checkpoints,
+            resume=resume,
+            **kwargs,
+        )
 
     @property
     def adversarial_model(self):

@@ -281,13 +281,15 @@ class CheckpointMixin:
         groups["seed_generator"] = [self.seed_generator.state]
         return groups
 
-    def save_checkpoint(self, directory, history=None, keep=3):
+    def save_checkpoint(self, directory, history=None, keep=3, epochs=None):
         """Writes an atomic checkpoint of the whole training state.
 
         Args:
             directory: Checkpoint directory of the run.
             history: Optional dict of the history so far.
             keep: Positive integer, checkpoints kept (older ones pruned).
+            epochs: For `fit()` runs, the epochs done; the checkpoint is then
+                named by epochs instead of classic iterations.
 
         Returns:
             The checkpoint directory written.
@@ -299,12 +301,12 @@ class CheckpointMixin:
             "class": type(self).__name__,
             "config": self.get_config(),
             "iterations": int(self.iterations),
+            "epochs": epochs,
             "rng": self._rng.bit_generator.state,
             "history": dict(history or {}),
         }
-        return ckpt.save_checkpoint(
-            directory, self.iterations, self._checkpoint_variables(), meta, keep=keep
-        )
+        step = self.iterations if epochs is None else epochs
+        return ckpt.save_checkpoint(directory, step, self._checkpoint_variables(), meta, keep=keep)
 
     def restore_checkpoint(self, directory):
         """Restores the latest good checkpoint in `directory`, if any.
@@ -313,8 +315,8 @@ class CheckpointMixin:
             directory: Checkpoint directory of the run.
 
         Returns:
-            The history dict stored with it, or `None` if there is no
-            checkpoint.
+            The checkpoint's metadata (`history`, `iterations`, `epochs`,
+            `config`, ...), or `None` if there is no checkpoint.
 
         Raises:
             keras_gan.checkpoint.CheckpointError: (a ValueError) for corrupt
@@ -343,7 +345,7 @@ class CheckpointMixin:
         ckpt.assign(self._checkpoint_variables(), arrays)
         self.iterations = int(meta["iterations"])
         self._rng.bit_generator.state = meta["rng"]
-        return meta["history"]
+        return meta
 
 
 def run_loop(
@@ -430,7 +432,7 @@ def run_loop(
     return history
 
 
-def make_dataset(x, batch_size, seed=None):
+def make_dataset(x, batch_size, seed=None, repeat=False):
     """A shuffled, batched, prefetched `tf.data.Dataset` over an array.
 
     Batches have exactly `batch_size` rows (the remainder of each pass is
@@ -440,6 +442,9 @@ def make_dataset(x, batch_size, seed=None):
         x: NumPy array of samples, first axis the examples.
         batch_size: Positive integer.
         seed: Optional integer seed of the shuffle.
+        repeat: If `True`, repeat forever, reshuffling every pass; with a
+            seed, pass k's order is the same in every process, so a resumed
+            run can `skip()` to where it stopped.
 
     Returns:
         A `tf.data.Dataset` yielding float32 batches.
@@ -451,7 +456,10 @@ def make_dataset(x, batch_size, seed=None):
         )
     ds = tf.data.Dataset.from_tensor_slices(np.asarray(x, dtype=np.float32))
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def build_optimizers(model):
@@ -466,6 +474,112 @@ def build_optimizers(model):
     ):
         if not optimizer.built:
             optimizer.build(weights)
+
+
+class _StopOnDivergence(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                raise TrainingDivergedError(
+                    f"Training diverged at batch {batch} of epoch {self._epoch}: "
+                    f"{name}={float(value)}. Lower the learning rates or check the data."
+                )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+class _EpochCheckpoint(keras.callbacks.Callback):
+    def __init__(self, family, directory, interval, keep, history):
+        super().__init__()
+        self.family, self.directory = family, directory
+        self.interval, self.keep = interval, keep
+        self.history = {k: list(v) for k, v in history.items()}
+        self.last_saved = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        if (epoch + 1) % self.interval == 0:
+            self.save(epoch + 1)
+
+    def save(self, epochs):
+        self.family.save_checkpoint(self.directory, self.history, self.keep, epochs=epochs)
+        self.last_saved = epochs
+
+
+def fit_adversarial(
+    family,
+    model,
+    x,
+    *,
+    epochs,
+    batch_size,
+    callbacks=None,
+    checkpoint_dir=None,
+    checkpoint_interval=1,
+    keep_checkpoints=3,
+    resume=False,
+    **kwargs,
+):
+    """Runs `model.fit` for a family, with checkpoints and resume.
+
+    The shared body of every family's `fit()`: a seeded, repeating
+    `tf.data` pipeline (so a resumed run sees the batches an uninterrupted
+    one would), optimizers built before tracing, an error on divergence,
+    and, given `checkpoint_dir`, an atomic checkpoint every
+    `checkpoint_interval` epochs and at the end. With `resume=True`, `epochs`
+    is the total: training continues from the latest checkpoint's epoch.
+
+    Returns:
+        A `keras.callbacks.History` holding the whole run's epochs.
+    """
+    checkpoint_interval = _check_int("checkpoint_interval", checkpoint_interval)
+    keep_checkpoints = _check_int("keep_checkpoints", keep_checkpoints)
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs a checkpoint_dir to resume from.")
+    steps = len(x) // batch_size
+    initial_epoch, previous = 0, {}
+    if resume:
+        meta = family.restore_checkpoint(checkpoint_dir)
+        if meta is not None:
+            if meta.get("epochs") is None:
+                raise ckpt.CheckpointError(
+                    f"The checkpoint in {str(checkpoint_dir)!r} comes from train(), not "
+                    "fit(); resume it with train(..., resume=True)."
+                )
+            initial_epoch, previous = int(meta["epochs"]), meta["history"]
+    dataset = make_dataset(x, batch_size, seed=family.seed, repeat=True)
+    dataset = dataset.skip(initial_epoch * steps)
+    build_optimizers(model)
+    callbacks = [_StopOnDivergence(), *(callbacks or [])]
+    saver = None
+    if checkpoint_dir is not None:
+        saver = _EpochCheckpoint(
+            family, checkpoint_dir, checkpoint_interval, keep_checkpoints, previous
+        )
+        callbacks.append(saver)
+    kwargs.setdefault("shuffle", False)  # the dataset shuffles itself
+    history = model.fit(
+        dataset,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
+        callbacks=callbacks,
+        **kwargs,
+    )
+    if saver is not None and epochs > initial_epoch and saver.last_saved != epochs:
+        saver.save(epochs)
+    for name, values in previous.items():
+        history.history[name] = list(values) + history.history.get(name, [])
+    history.epoch = list(range(len(next(iter(history.history.values()), []))))
+    return history
+
+
+def _check_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    return int(value)
 
 
 def targets(batch_size, value):

@@ -120,3 +120,34 @@ def test_divergence_keeps_the_last_good_checkpoint(tiny_images, tmp_path):
 def test_resume_without_a_directory_is_an_error(tiny_images):
     with pytest.raises(ValueError, match="resume=True needs a checkpoint_dir"):
         small().train(1, batch_size=8, x_train=tiny_images, resume=True, verbose=0)
+
+
+def test_fit_interrupted_and_resumed_ends_with_the_same_weights(tiny_images, tmp_path):
+    args = dict(batch_size=16, verbose=0, jit_compile=False)
+    straight = small()
+    h_straight = straight.fit(tiny_images, epochs=3, checkpoint_dir=tmp_path / "a", **args)
+    first = small()
+    first.fit(tiny_images, epochs=2, checkpoint_dir=tmp_path / "b", **args)  # "killed" after 2
+    resumed = small()
+    h = resumed.fit(tiny_images, epochs=3, checkpoint_dir=tmp_path / "b", resume=True, **args)
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert h.epoch == [0, 1, 2]
+    np.testing.assert_allclose(h.history["g_loss"], h_straight.history["g_loss"], rtol=1e-5)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "b")][-1] == "ckpt-00000003"
+
+
+def test_fit_diverging_raises_naming_the_batch(tiny_images, tmp_path):
+    gan = small()
+    for v in gan.generator.trainable_weights:
+        v.assign(np.full(v.shape, np.nan, "float32"))
+    with pytest.raises(TrainingDivergedError, match=r"batch 0 of epoch 0: d_loss=nan"):
+        gan.fit(
+            tiny_images,
+            epochs=1,
+            batch_size=16,
+            verbose=0,
+            jit_compile=False,
+            checkpoint_dir=tmp_path,
+        )
+    assert ckpt.list_checkpoints(tmp_path) == []
