@@ -158,7 +158,7 @@ def main():
         variants["pytorch 2.13 (channels-last)"] = torch_variant(b, n, x, True)
         variants["pytorch 2.13 (contiguous)"] = torch_variant(b, n, x, False)
     times = {name: [] for name in variants}
-    for name, fn in variants.items():  # warm up: trace, compile, build
+    for fn in variants.values():  # warm up: trace, compile, build
         fn()
     for _ in range(args.rounds):
         for name, fn in variants.items():
@@ -172,7 +172,7 @@ def main():
     print(f"\nDCGAN, batch {b}, {args.rounds} rounds x {n} iterations, keras {keras.__version__}")
     print(f"work ~{gflop_per_iteration(b):.1f} GFLOP/iteration; floor at {PEAK_GFLOPS:.0f} GFLOP/s")
     print(f"= {floor:.0f} ms\n")
-    print(f"| variant | ms/iteration | vs PyTorch | of floor |\n|---|---:|---:|---:|")
+    print("| variant | ms/iteration | vs PyTorch | of floor |\n|---|---:|---:|---:|")
     for name, ts in times.items():
         med = statistics.median(ts)
         ratio = f"{med / ref:.2f}x" if ref else "-"

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from keras_gan import DCGAN
 from keras_gan.data import load_mnist, prepare_images
-from keras_gan.engine import frozen
+from keras_gan.engine import call_frozen
 
 
 def hand_written_step(gan):
@@ -40,8 +40,7 @@ def hand_written_step(gan):
             loss = bce(zeros, D(fake, training=True))
         d_opt.apply_gradients(zip(tape.gradient(loss, D.trainable_weights), D.trainable_weights))
         with tf.GradientTape() as tape:
-            with frozen(D):
-                loss = bce(ones, D(G(z, training=True), training=True))
+            loss = bce(ones, call_frozen(D, G(z, training=True), training=True))
         g_opt.apply_gradients(zip(tape.gradient(loss, G.trainable_weights), G.trainable_weights))
         return loss
 

@@ -1,6 +1,7 @@
 """The adversarial machinery, written once for every model family.
 
-- `frozen(model)`: run a network as Keras runs a frozen model, at trace time.
+- `call_frozen(model, x)`: run a network in training mode with nothing in it
+  updated (the tutorials' frozen discriminator).
 - `CombinedModel`: the "combined" model of the classic tutorials
   (z -> generator -> frozen discriminator) whose trainable weights are the
   generator's only, so freezing does not depend on when `trainable` flags
@@ -15,7 +16,6 @@
 The engine knows no model family: families pass networks and step functions.
 """
 
-import contextlib
 import json
 import math
 
@@ -30,39 +30,38 @@ class TrainingDivergedError(FloatingPointError):
     """Raised when a loss becomes NaN or infinite during training."""
 
 
-@contextlib.contextmanager
-def frozen(model):
-    """Calls of `model` inside this block run as a frozen Keras model.
+def call_frozen(model, inputs, training=None):
+    """Calls `model` as a frozen network: it computes, but nothing in it changes.
 
-    In Keras a layer with `trainable=False` is frozen: BatchNormalization
-    then normalises with its moving statistics and updates nothing, while
-    Dropout stays active in training mode. This context sets that flag on
-    the BatchNormalization layers of `model` (the only built-in layers whose
-    call reads it) and restores it on exit, so the behaviour is fixed into
-    whatever graph is traced inside the block and nothing outside changes.
-    Which variables a step trains is decided separately (see
-    `CombinedModel.trainable_weights`), never by this flag.
+    This is what the tutorials' `D.trainable = False` meant when they were
+    written (Keras 2.x) and what PyTorch's G step does: the discriminator runs
+    in training mode — BatchNormalization normalises with the batch's own
+    statistics, Dropout is active — so the generator is trained against the
+    same function the discriminator's own step sees, but no weight and no
+    moving statistic is updated. Only random-seed state advances, so dropout
+    masks differ between calls.
+
+    (Keras 3's `trainable=False` would instead switch BatchNormalization to
+    its moving statistics: the generator then learns to fool a different
+    function than the one being trained, and on the DCGAN tutorial the run
+    collapses within ~1,500 iterations; measured here.)
 
     Args:
-        model: A Keras layer or model.
+        model: A built Keras model.
+        inputs: Its inputs.
+        training: Passed to the model's call.
 
-    Example:
-
-    >>> with frozen(discriminator):  # doctest: +SKIP
-    ...     validity = discriminator(images, training=True)
+    Returns:
+        The model's outputs; gradients flow to `inputs`.
     """
-    bn_layers = [
-        layer
-        for layer in model._flatten_layers(include_self=True)
-        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
-    ]
-    for layer in bn_layers:
-        layer.trainable = False
-    try:
-        yield model
-    finally:
-        for layer in bn_layers:
-            layer.trainable = True
+    outputs, updated = model.stateless_call(
+        model.trainable_variables, model.non_trainable_variables, inputs, training=training
+    )
+    held = {id(w) for w in model.non_trainable_weights}  # BN statistics stay
+    for variable, value in zip(model.non_trainable_variables, updated):
+        if id(variable) not in held:  # seed generator states advance
+            variable.assign(value)
+    return outputs
 
 
 class CombinedModel(keras.Model):
@@ -74,7 +73,7 @@ class CombinedModel(keras.Model):
     nothing to learn (or, after a retrace, lets the combined step train D).
     Here the combined model's trainable weights are, by definition, those of
     the networks it trains (`trained_networks`, the generator by default),
-    and the discriminator is called inside `frozen()`. D's own compiled model
+    and the discriminator is called through `call_frozen()`. D's own compiled model
     is untouched, so call order and retraces cannot change what either step
     updates.
 
@@ -101,9 +100,8 @@ class CombinedModel(keras.Model):
         return (self.generator,)
 
     def discriminate(self, samples, training=None):
-        """Calls the discriminator frozen (see `frozen`)."""
-        with frozen(self.discriminator):
-            return self.discriminator(samples, training=training)
+        """Calls the discriminator frozen (see `call_frozen`)."""
+        return call_frozen(self.discriminator, samples, training=training)
 
     def call(self, z, training=None):
         return self.discriminate(self.generator(z, training=training), training)
@@ -126,7 +124,7 @@ class AdversarialModel(keras.Model):
     `tf.GradientTape` and applies gradients only to that side's variables
     (the discriminator's, or `generator_networks`'), so no `trainable` flag
     is toggled. During generator updates the discriminator runs frozen
-    (`frozen()`), exactly as in the classic loop's combined model, so one
+    (`call_frozen()`), exactly as in the classic loop's combined model, so one
     fused iteration updates every variable as one classic iteration does.
 
     A model family configures it by overriding `begin_iteration`,
@@ -200,9 +198,8 @@ class AdversarialModel(keras.Model):
     # ----------------------------------------------------------- machinery
 
     def discriminate(self, samples, training=None):
-        """Calls the discriminator frozen (see `frozen`)."""
-        with frozen(self.discriminator):
-            return self.discriminator(samples, training=training)
+        """Calls the discriminator frozen (see `call_frozen`)."""
+        return call_frozen(self.discriminator, samples, training=training)
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         """Configures the model for `fit()`.

@@ -103,3 +103,20 @@ def test_adversarial_model_is_generic():
     build_optimizers(model)
     logs = model.train_on_batch(np.ones((8, 2), "float32"), return_dict=True)
     assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
+
+
+def test_call_frozen_uses_batch_statistics_and_changes_nothing():
+    from keras_gan.engine import call_frozen
+
+    d = keras.Sequential(
+        [keras.Input((3,)), keras.layers.BatchNormalization(momentum=0.8), keras.layers.Dense(1)]
+    )
+    x = np.random.default_rng(0).normal(3.0, 2.0, (16, 3)).astype("float32")
+    before = [v.numpy().copy() for v in d.weights]
+    frozen_out = np.asarray(call_frozen(d, x, training=True))
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, d.weights))
+    inference_out = np.asarray(d(x, training=False))
+    assert not np.allclose(frozen_out, inference_out, atol=1e-3)  # not moving statistics
+    training_out = np.asarray(d(x, training=True))  # batch statistics (and an update)
+    np.testing.assert_allclose(frozen_out, training_out, rtol=1e-5, atol=1e-6)
+    assert not all(np.array_equal(a, v.numpy()) for a, v in zip(before, d.weights))

@@ -1,0 +1,170 @@
+"""The AAE classic loop against the document's PyTorch code, batch of 64.
+
+Both train the same networks (the document's MLPs, 32x32 MNIST) on the same
+pre-resized images, one epoch over a subset per round, measured alternately
+in one process so machine noise hits both. The PyTorch side is the
+document's loop body verbatim in substance (numpy noise, the generator step,
+then the discriminator step on prior samples against the detached codes),
+minus its per-batch print and DataLoader (torchvision is not installed; the
+images are already tensors). torch is only needed here, not by keras_gan.
+
+    python benchmarks/bench_aae.py --batches 100 --rounds 5
+"""
+
+import argparse
+import itertools
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from keras_gan import AAE
+from keras_gan.data import load_mnist, prepare_images, resize_images
+
+LATENT_DIM, IMG_SIZE = 10, 32
+IMG_SHAPE = (1, IMG_SIZE, IMG_SIZE)
+
+
+def reparameterization(mu, logvar):
+    std = torch.exp(logvar / 2)
+    sampled_z = torch.tensor(np.random.normal(0, 1, (mu.size(0), LATENT_DIM)), dtype=torch.float32)
+    return sampled_z * std + mu
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Linear(int(np.prod(IMG_SHAPE)), 512),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(512, 512),
+            nn.BatchNorm1d(512),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.mu = nn.Linear(512, LATENT_DIM)
+        self.logvar = nn.Linear(512, LATENT_DIM)
+
+    def forward(self, img):
+        x = self.model(img.view(img.shape[0], -1))
+        return reparameterization(self.mu(x), self.logvar(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Linear(LATENT_DIM, 512),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(512, 512),
+            nn.BatchNorm1d(512),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(512, int(np.prod(IMG_SHAPE))),
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        img_flat = self.model(z)
+        return img_flat.view(img_flat.shape[0], *IMG_SHAPE)
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Linear(LATENT_DIM, 512),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(512, 256),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(256, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, z):
+        return self.model(z)
+
+
+class TorchAAE:
+    """The document's networks, losses, optimizers and loop body."""
+
+    def __init__(self):
+        self.encoder, self.decoder, self.discriminator = Encoder(), Decoder(), Discriminator()
+        self.adversarial_loss = nn.BCELoss()
+        self.pixelwise_loss = nn.L1Loss()
+        self.optimizer_G = torch.optim.Adam(
+            itertools.chain(self.encoder.parameters(), self.decoder.parameters()),
+            lr=0.0002,
+            betas=(0.5, 0.999),
+        )
+        self.optimizer_D = torch.optim.Adam(
+            self.discriminator.parameters(), lr=0.0002, betas=(0.5, 0.999)
+        )
+
+    def train_batch(self, imgs):
+        valid = torch.ones(imgs.shape[0], 1)
+        fake = torch.zeros(imgs.shape[0], 1)
+        self.optimizer_G.zero_grad()
+        encoded_imgs = self.encoder(imgs)
+        decoded_imgs = self.decoder(encoded_imgs)
+        g_loss = 0.001 * self.adversarial_loss(
+            self.discriminator(encoded_imgs), valid
+        ) + 0.999 * self.pixelwise_loss(decoded_imgs, imgs)
+        g_loss.backward()
+        self.optimizer_G.step()
+        self.optimizer_D.zero_grad()
+        z = torch.tensor(np.random.normal(0, 1, (imgs.shape[0], LATENT_DIM)), dtype=torch.float32)
+        real_loss = self.adversarial_loss(self.discriminator(z), valid)
+        fake_loss = self.adversarial_loss(self.discriminator(encoded_imgs.detach()), fake)
+        d_loss = 0.5 * (real_loss + fake_loss)
+        d_loss.backward()
+        self.optimizer_D.step()
+        return d_loss.item(), g_loss.item()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batches", type=int, default=100, help="batches per timed round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    (x_train, _), _ = load_mnist()
+    n = args.batch_size * args.batches
+    x = resize_images(prepare_images(x_train[:n], (28, 28, 1)), IMG_SIZE)  # (n, 32, 32, 1)
+    x_torch = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())  # (n, 1, 32, 32)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    ours, theirs = AAE(seed=0), TorchAAE()
+    rng = np.random.default_rng(0)
+
+    def run_ours():
+        ours.train(1, args.batch_size, sample_interval=0, x_train=x, verbose=0)
+
+    def run_torch():  # the document's DataLoader(shuffle=True), minus the transforms
+        order = torch.from_numpy(rng.permutation(n))
+        for i in range(args.batches):
+            theirs.train_batch(x_torch[order[i * args.batch_size : (i + 1) * args.batch_size]])
+
+    for fn in (run_ours, run_torch):  # warm up: trace and build
+        fn()
+    names = ("keras_gan AAE classic loop", "document's PyTorch code")
+    times = {name: [] for name in names}
+    for _ in range(args.rounds):
+        for name, fn in zip(names, (run_ours, run_torch)):
+            t = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t) / args.batches * 1000)
+    ref = statistics.median(times[names[1]])
+    print(
+        f"AAE, batch {args.batch_size}, {args.rounds} rounds x {args.batches} batches, "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads"
+    )
+    print(f"{'loop':30s} {'ms/batch (median)':>18s} {'min':>7s} {'max':>7s} {'ratio':>7s}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:30s} {med:18.1f} {min(ts):7.1f} {max(ts):7.1f} {med / ref:7.3f}")
+
+
+if __name__ == "__main__":
+    main()
