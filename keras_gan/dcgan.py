@@ -43,6 +43,10 @@ class DCGAN(CheckpointMixin):
         seed: Optional integer. When given, `keras.utils.set_random_seed` is
             called before the networks are built, and the training loop's
             batch choice and noise are seeded from it, so runs repeat.
+        strategy: Optional `tf.distribute.Strategy` (e.g. `MirroredStrategy`
+            over several GPUs). Networks, optimizers and the `fit()` model
+            are created in its scope; the enclosing scope is used otherwise.
+            The classic `train()` loop runs on one device.
 
     Raises:
         ValueError: for a non-positive `latent_dim` or an `img_shape` that is
@@ -57,7 +61,7 @@ class DCGAN(CheckpointMixin):
     (4, 28, 28, 1)
     """
 
-    def __init__(self, latent_dim=100, img_shape=(28, 28, 1), seed=None):
+    def __init__(self, latent_dim=100, img_shape=(28, 28, 1), seed=None, strategy=None):
         self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
         self.img_shape = _check_img_shape(img_shape)
         self.img_rows, self.img_cols, self.channels = self.img_shape
@@ -68,21 +72,31 @@ class DCGAN(CheckpointMixin):
         self.iterations = 0  # iterations trained so far, across train() calls
         self.sample_dir = "images"
         self._rng = np.random.default_rng(seed)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-        self.discriminator = self.build_discriminator()
-        self.discriminator.compile(
-            loss="binary_crossentropy",
-            optimizer=keras.optimizers.Adam(0.0002, 0.5),
-            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
-        )
-        self.generator = self.build_generator()
-        # The tutorial shares one Adam object between D and combined; a Keras 3
-        # optimizer belongs to one set of variables, so each gets its own.
-        self.combined = CombinedModel(self.generator, self.discriminator, name="combined")
-        self.combined.compile(
-            loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.0002, 0.5)
-        )
+        # Everything that holds variables is created in one distribution scope
+        # (the one given, or the enclosing one), so fit() can run under it.
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.seed_generator = keras.random.SeedGenerator(seed)
+            self.discriminator = self.build_discriminator()
+            self.discriminator.compile(
+                loss="binary_crossentropy",
+                optimizer=keras.optimizers.Adam(0.0002, 0.5),
+                metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+            )
+            self.generator = self.build_generator()
+            # The tutorial shares one Adam object between D and combined; a Keras
+            # 3 optimizer belongs to one set of variables, so each gets its own.
+            self.combined = CombinedModel(self.generator, self.discriminator, name="combined")
+            self.combined.compile(
+                loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.0002, 0.5)
+            )
+            self.adversarial_model = AdversarialModel(
+                self.generator,
+                self.discriminator,
+                latent_dim=self.latent_dim,
+                seed_generator=self.seed_generator,
+                name="dcgan",
+            )
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)
 
     def get_config(self):
@@ -387,12 +401,13 @@ class DCGAN(CheckpointMixin):
                 f"Received: batch_size={batch_size}"
             )
         model = self.adversarial_model
-        model.compile(
-            d_optimizer=self.discriminator.optimizer,
-            g_optimizer=self.combined.optimizer,
-            jit_compile=jit_compile,
-            steps_per_execution=steps_per_execution,
-        )
+        with self.strategy.scope():
+            model.compile(
+                d_optimizer=self.discriminator.optimizer,
+                g_optimizer=self.combined.optimizer,
+                jit_compile=jit_compile,
+                steps_per_execution=steps_per_execution,
+            )
         return fit_adversarial(
             self,
             model,
@@ -407,19 +422,6 @@ class DCGAN(CheckpointMixin):
             resume=resume,
             **kwargs,
         )
-
-    @property
-    def adversarial_model(self):
-        """The `keras_gan.AdversarialModel` behind `fit()` (built once)."""
-        if getattr(self, "_adversarial_model", None) is None:
-            self._adversarial_model = AdversarialModel(
-                self.generator,
-                self.discriminator,
-                latent_dim=self.latent_dim,
-                seed_generator=self.seed_generator,
-                name="dcgan",
-            )
-        return self._adversarial_model
 
 
 def _check_img_shape(img_shape):

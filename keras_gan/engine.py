@@ -64,6 +64,32 @@ def call_frozen(model, inputs, training=None):
     return outputs
 
 
+def replica_normal(shape, seed_generator):
+    """N(0, 1) noise from a Keras `SeedGenerator`, different on every replica.
+
+    On one device this draws exactly what `keras.random.normal(shape,
+    seed=seed_generator)` draws. Under a `tf.distribute` strategy every replica
+    reads the same generator state, so the replica's id is folded into the
+    seed: replicas get independent noise, and replica 0 the single-device
+    noise.
+
+    Args:
+        shape: Shape of the sample.
+        seed_generator: A `keras.random.SeedGenerator` (advanced by one draw).
+
+    Returns:
+        A float32 tensor.
+    """
+    seed = seed_generator.next()
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
+        seed = seed + tf.stack([tf.zeros_like(replica), replica])
+    if seed.dtype != tf.int32:  # as Keras's TensorFlow backend casts seeds
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+    return tf.random.stateless_normal(shape, seed=seed, dtype=keras.config.floatx())
+
+
 class CombinedModel(keras.Model):
     """The generator trained through a frozen discriminator.
 
@@ -162,6 +188,7 @@ class AdversarialModel(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self._bce = keras.losses.BinaryCrossentropy()
+        self.built = True  # the networks are built; no symbolic build on data
 
     # ------------------------------------------------- configuration points
 
@@ -171,8 +198,9 @@ class AdversarialModel(keras.Model):
         return (self.generator,)
 
     def sample_latent(self, n):
-        """Draws `n` latent vectors from N(0, I) with the model's seeds."""
-        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        """Draws `n` latent vectors from N(0, I) with the model's seeds
+        (independent on every replica, see `replica_normal`)."""
+        return replica_normal((n, self.latent_dim), self.seed_generator)
 
     def begin_iteration(self, real):
         """Returns state shared by the iteration's updates (noise, fakes)."""
@@ -228,6 +256,10 @@ class AdversarialModel(keras.Model):
 
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        # Each replica's loss is a mean over its share of the global batch and
+        # optimizers sum gradients over replicas: scale so the update is the
+        # one a single device would make on the global batch.
+        scale = 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
         state = None
         for _ in range(self.d_steps):
             state = self.begin_iteration(real)
@@ -243,12 +275,14 @@ class AdversarialModel(keras.Model):
                             for inputs, is_real, weight in terms
                         ]
                     )
-                self._update(self.d_optimizer, tape, loss, self.discriminator.trainable_weights)
+                    scaled = loss * scale
+                self._update(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
                 d_losses.append(loss)
         for _ in range(self.g_steps):
             with tf.GradientTape() as tape:
                 g_loss = self.generator_loss(real, state)
-            self._update(self.g_optimizer, tape, g_loss, self.generator_weights)
+                scaled = g_loss * scale
+            self._update(self.g_optimizer, tape, scaled, self.generator_weights)
         self.d_loss_tracker.update_state(tf.add_n(d_losses) / len(d_losses))
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
@@ -465,12 +499,13 @@ def build_optimizers(model):
     An optimizer first used inside a traced step would create its slots
     there; under `tf.distribute` that fails, so `fit()` builds them first.
     """
-    for optimizer, weights in (
-        (model.d_optimizer, model.discriminator.trainable_weights),
-        (model.g_optimizer, model.generator_weights),
-    ):
-        if not optimizer.built:
-            optimizer.build(weights)
+    with model.distribute_strategy.scope():
+        for optimizer, weights in (
+            (model.d_optimizer, model.discriminator.trainable_weights),
+            (model.g_optimizer, model.generator_weights),
+        ):
+            if not optimizer.built:
+                optimizer.build(weights)
 
 
 class _StopOnDivergence(keras.callbacks.Callback):

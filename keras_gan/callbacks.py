@@ -1,0 +1,137 @@
+"""Keras callbacks for training: sample quality logged into the history.
+
+`QualityLogger` works in both loops:
+
+- the classic loop (`DCGAN.train(callbacks=[...])`, i.e.
+  `keras_gan.engine.run_loop`), which records every key a callback adds to
+  `logs` in its history, NaN for the other iterations;
+- Keras `fit()`, where it adds its keys to the batch logs (shown by the
+  progress bar) or, with `unit="epoch"`, to the epoch logs that
+  `fit()`'s `History` records.
+"""
+
+import math
+
+import keras
+
+from keras_gan import metrics
+from keras_gan.data import check_int
+
+QUALITY_KEYS = ("classifier_score", "frechet_distance", "modes")
+
+
+class QualityLogger(keras.callbacks.Callback):
+    """Measures MNIST sample quality every `interval` iterations (or epochs).
+
+    Each time, `generate(n)` is called for `n` images and
+    `keras_gan.metrics.image_quality` scores them; `classifier_score`,
+    `frechet_distance` and `modes` are added to `logs` (so the history
+    holds them) and appended, with the iteration, to `self.records`.
+
+    Iterations are numbered as the classic loop numbers them (the `batch`
+    argument of `on_train_batch_end`, which counts on across `train()`
+    calls), and quality is measured after iteration `i` when
+    `i % interval == 0`, as the loop saves its sample grids. Under `fit()`,
+    whose batch index restarts each epoch, the callback adds the batches of
+    past epochs (it knows it runs under `fit()` because Keras gives it a
+    model); with `steps_per_execution=k` Keras reports every k-th batch
+    only, and quality is measured at the first report at or after each
+    multiple of `interval`.
+
+    Args:
+        generate: Callable `generate(n) -> images`, e.g. `gan.generate`.
+            Images as `keras_gan.metrics.prepare_digits` accepts them.
+            `gan.generate` draws from the model's seeded noise stream, so a
+            seeded run with the logger trains on other noise than one
+            without; to keep runs identical pass fixed noise, e.g.
+            `lambda n: gan.generator(z[:n], training=False)`.
+        interval: Positive integer: measure every `interval` iterations
+            (or epochs). Defaults to `500`.
+        n: Positive integer >= 2, images generated per measurement.
+            Defaults to `2000` (about a second of classifier time on CPU).
+        unit: `"iteration"` (in `on_train_batch_end`) or `"epoch"` (in
+            `on_epoch_end`, for `fit()`). Defaults to `"iteration"`.
+        reference: Fréchet reference, as in
+            `keras_gan.metrics.frechet_distance`. Defaults to `None`, the
+            MNIST test set.
+        verbose: `1` prints a line per measurement, `0` is silent.
+
+    Example:
+
+    >>> from keras_gan import DCGAN
+    >>> from keras_gan.callbacks import QualityLogger
+    >>> gan = DCGAN(seed=0)
+    >>> quality = QualityLogger(gan.generate, interval=500)
+    >>> history = gan.train(4000, batch_size=32, callbacks=[quality])  # doctest: +SKIP
+    >>> history.history["classifier_score"]  # NaN between measurements  # doctest: +SKIP
+    """
+
+    def __init__(self, generate, interval=500, n=2000, unit="iteration", reference=None, verbose=0):
+        super().__init__()
+        if not callable(generate):
+            raise ValueError(
+                f"generate must be a callable returning n images. Received: generate={generate!r}"
+            )
+        if unit not in ("iteration", "epoch"):
+            raise ValueError(f'unit must be "iteration" or "epoch". Received: unit={unit!r}')
+        self.generate = generate
+        self.interval = check_int("interval", interval)
+        self.n = check_int("n", n, minimum=2)
+        self.unit = unit
+        self.reference = reference
+        self.verbose = verbose
+        self.records = []  # dicts: iteration (or epoch) and the quality figures
+        self.on_train_begin()
+
+    def measure(self):
+        """Generates `n` images and returns their quality figures (a dict)."""
+        quality = metrics.image_quality(self.generate(self.n), reference=self.reference)
+        return {key: quality[key] for key in QUALITY_KEYS}
+
+    def _log(self, index, logs):
+        figures = self.measure()
+        self.records.append({self.unit: int(index), **figures})
+        if logs is not None:
+            logs.update(figures)
+        if self.verbose:
+            text = ", ".join(f"{k}={v:.4g}" for k, v in figures.items())
+            print(f"\nquality at {self.unit} {index}: {text}", flush=True)
+
+    def on_train_begin(self, logs=None):
+        self._offset = 0  # fit(): batches of the epochs before this one
+        self._last_batch = -1
+        self._previous = None  # the last iteration seen
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.unit != "iteration":
+            return
+        if getattr(self, "_model", None) is not None:  # fit(): batch restarts per epoch
+            steps = (self.params or {}).get("steps")
+            if steps:  # a last, partial execution is reported as a full one
+                batch = min(batch, steps - 1)
+            index = self._offset + batch
+            self._last_batch = batch
+            first = self._offset
+        else:  # classic loop: `batch` is the global iteration
+            index = first = batch
+        previous = first - 1 if self._previous is None else self._previous
+        self._previous = index
+        # with steps_per_execution > 1 fit() reports every k-th batch only:
+        # measure when a multiple of `interval` lies in (previous, index]
+        if index // self.interval > previous // self.interval:
+            self._log(index, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._offset += self._last_batch + 1
+        self._last_batch = -1
+        if self.unit == "epoch" and (epoch + 1) % self.interval == 0:
+            self._log(epoch, logs)
+
+    def series(self, key):
+        """Returns `(indices, values)` of one figure over training."""
+        if key not in QUALITY_KEYS:
+            raise ValueError(f"key must be one of {QUALITY_KEYS}. Received: key={key!r}")
+        return (
+            [r[self.unit] for r in self.records],
+            [r.get(key, math.nan) for r in self.records],
+        )
