@@ -1,4 +1,6 @@
-"""Keras callbacks for training: sample quality logged into the history.
+"""Keras callbacks for training: sample pictures, and quality in the history.
+
+`SampleWriter` writes sample pictures every N batches or epochs of `fit()`.
 
 `QualityLogger` works in both loops:
 
@@ -14,7 +16,7 @@ import math
 
 import keras
 
-from keras_gan import metrics
+from keras_gan import metrics, viz
 from keras_gan.data import check_int
 
 QUALITY_KEYS = ("classifier_score", "frechet_distance", "modes")
@@ -135,3 +137,58 @@ class QualityLogger(keras.callbacks.Callback):
             [r[self.unit] for r in self.records],
             [r.get(key, math.nan) for r in self.records],
         )
+
+
+class SampleWriter(keras.callbacks.Callback):
+    """Writes pictures of samples every N batches or epochs of `fit()`.
+
+    Args:
+        directory: Directory the pictures go to (created). Files are named
+            `epoch_<e>.png` or `batch_<b>.png` (b counts across epochs).
+        generate: Callable `generate(n)` returning samples, e.g.
+            `gan.generate`.
+        every_n_epochs: Positive integer or `None`. Defaults to `1`.
+        every_n_batches: Positive integer or `None`. Defaults to `None`.
+        n: Number of samples per picture. Defaults to `25` (a 5x5 grid).
+        plot: Callable `plot(samples, path)`; defaults to a square grid of
+            images (`keras_gan.viz.save_image_grid`). Pass e.g. a scatter
+            plot for the Gaussian models.
+
+    Example:
+
+    >>> gan = keras_gan.DCGAN(seed=0)  # doctest: +SKIP
+    >>> gan.fit(epochs=5, callbacks=[SampleWriter("runs/fit", gan.generate)])
+    """
+
+    def __init__(
+        self, directory, generate, every_n_epochs=1, every_n_batches=None, n=25, plot=None
+    ):
+        super().__init__()
+        if every_n_epochs is None and every_n_batches is None:
+            raise ValueError("Give every_n_epochs or every_n_batches (or both).")
+        self.directory = str(directory)
+        self.generate = generate
+        self.every_n_epochs = every_n_epochs and check_int("every_n_epochs", every_n_epochs)
+        self.every_n_batches = every_n_batches and check_int("every_n_batches", every_n_batches)
+        self.n = check_int("n", n)
+        self.plot = plot or self._grid
+        self.paths = []
+        self._seen = 0
+
+    def _grid(self, samples, path):
+        side = max(int(math.sqrt(self.n)), 1)
+        return viz.save_image_grid(samples, path, rows=side, cols=math.ceil(self.n / side))
+
+    def _write(self, name):
+        path = f"{self.directory}/{name}.png"
+        self.plot(self.generate(self.n), path)
+        self.paths.append(path)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seen += 1
+        if self.every_n_batches and self._seen % self.every_n_batches == 0:
+            self._write(f"batch_{self._seen}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every_n_epochs and (epoch + 1) % self.every_n_epochs == 0:
+            self._write(f"epoch_{epoch + 1}")

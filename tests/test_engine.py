@@ -120,3 +120,16 @@ def test_call_frozen_uses_batch_statistics_and_changes_nothing():
     training_out = np.asarray(d(x, training=True))  # batch statistics (and an update)
     np.testing.assert_allclose(frozen_out, training_out, rtol=1e-5, atol=1e-6)
     assert not all(np.array_equal(a, v.numpy()) for a, v in zip(before, d.weights))
+
+
+def test_sample_writer_callback_in_fit(tiny_images, tmp_path):
+    from keras_gan.callbacks import SampleWriter
+
+    from .conftest import png_pixels
+
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    writer = SampleWriter(tmp_path, gan.generate, every_n_epochs=1, every_n_batches=3, n=4)
+    gan.fit(tiny_images, epochs=2, batch_size=16, verbose=0, jit_compile=False, callbacks=[writer])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["batch_3.png", "batch_6.png", "epoch_1.png", "epoch_2.png"]
+    assert png_pixels(tmp_path / "epoch_2.png").std() > 5
