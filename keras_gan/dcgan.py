@@ -294,6 +294,10 @@ class DCGAN(CheckpointMixin):
                 f"batch_size must not exceed the number of images ({len(x)}). "
                 f"Received: batch_size={batch_size}"
             )
+        if save_interval:
+            data_lib.check_writable_dir(sample_dir, "sample_dir")
+        if checkpoint_dir is not None:
+            data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
         self.sample_dir = os.fspath(sample_dir)
         checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
         keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)

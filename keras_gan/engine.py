@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan import checkpoint as ckpt
+from keras_gan.data import check_writable_dir
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -570,6 +571,8 @@ def fit_adversarial(
     keep_checkpoints = _check_int("keep_checkpoints", keep_checkpoints)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from.")
+    if checkpoint_dir is not None:
+        check_writable_dir(checkpoint_dir, "checkpoint_dir")
     steps = len(x) // batch_size
     initial_epoch, previous = 0, {}
     if resume:
