@@ -13,6 +13,7 @@ from keras_gan.engine import (
     CheckpointMixin,
     CombinedModel,
     fit_adversarial,
+    precision_policy,
     run_loop,
     targets,
 )
@@ -47,6 +48,10 @@ class DCGAN(CheckpointMixin):
             over several GPUs). Networks, optimizers and the `fit()` model
             are created in its scope; the enclosing scope is used otherwise.
             The classic `train()` loop runs on one device.
+        mixed_precision: If `True`, the networks compute in `mixed_float16`
+            on a GPU (with dynamic loss scaling) or `mixed_bfloat16` on a
+            CPU, keeping float32 weights, and float32 outputs (images and
+            probabilities). Defaults to `False`.
 
     Raises:
         ValueError: for a non-positive `latent_dim` or an `img_shape` that is
@@ -61,7 +66,14 @@ class DCGAN(CheckpointMixin):
     (4, 28, 28, 1)
     """
 
-    def __init__(self, latent_dim=100, img_shape=(28, 28, 1), seed=None, strategy=None):
+    def __init__(
+        self,
+        latent_dim=100,
+        img_shape=(28, 28, 1),
+        seed=None,
+        strategy=None,
+        mixed_precision=False,
+    ):
         self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
         self.img_shape = _check_img_shape(img_shape)
         self.img_rows, self.img_cols, self.channels = self.img_shape
@@ -75,7 +87,8 @@ class DCGAN(CheckpointMixin):
         # Everything that holds variables is created in one distribution scope
         # (the one given, or the enclosing one), so fit() can run under it.
         self.strategy = strategy or tf.distribute.get_strategy()
-        with self.strategy.scope():
+        self.mixed_precision = bool(mixed_precision)
+        with self.strategy.scope(), precision_policy(self.mixed_precision):
             self.seed_generator = keras.random.SeedGenerator(seed)
             self.discriminator = self.build_discriminator()
             self.discriminator.compile(
@@ -101,7 +114,12 @@ class DCGAN(CheckpointMixin):
 
     def get_config(self):
         """Returns the constructor arguments, as a JSON-serialisable dict."""
-        return {"latent_dim": self.latent_dim, "img_shape": list(self.img_shape), "seed": self.seed}
+        return {
+            "latent_dim": self.latent_dim,
+            "img_shape": list(self.img_shape),
+            "seed": self.seed,
+            "mixed_precision": self.mixed_precision,
+        }
 
     def networks(self):
         """Returns the networks a checkpoint holds, by name."""
@@ -135,7 +153,7 @@ class DCGAN(CheckpointMixin):
                 keras.layers.BatchNormalization(momentum=0.8),
                 keras.layers.Activation("relu"),
                 keras.layers.Conv2D(self.channels, kernel_size=3, padding="same"),
-                keras.layers.Activation("tanh"),
+                keras.layers.Activation("tanh", dtype="float32"),  # float32 out
             ],
             name="generator",
         )
@@ -166,7 +184,7 @@ class DCGAN(CheckpointMixin):
                 keras.layers.LeakyReLU(negative_slope=0.2),
                 keras.layers.Dropout(0.25),
                 keras.layers.Flatten(),
-                keras.layers.Dense(1, activation="sigmoid"),
+                keras.layers.Dense(1, activation="sigmoid", dtype="float32"),
             ],
             name="discriminator",
         )

@@ -16,6 +16,7 @@
 The engine knows no model family: families pass networks and step functions.
 """
 
+import contextlib
 import json
 import math
 
@@ -63,6 +64,29 @@ def call_frozen(model, inputs, training=None):
         if id(variable) not in held:  # seed generator states advance
             variable.assign(value)
     return outputs
+
+
+@contextlib.contextmanager
+def precision_policy(mixed):
+    """Within the block, new layers and compiled models use mixed precision.
+
+    `mixed_float16` where a GPU is visible (Keras's `compile()` then wraps
+    optimizers in a `LossScaleOptimizer`), `mixed_bfloat16` on CPUs (no loss
+    scaling needed); the previous global policy is restored on exit.
+
+    Args:
+        mixed: Bool; `False` leaves the policy as it is.
+    """
+    if not mixed:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    keras.config.set_dtype_policy("mixed_float16" if gpu else "mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def replica_normal(shape, seed_generator):
@@ -252,6 +276,8 @@ class AdversarialModel(keras.Model):
         return [w for net in self.generator_networks for w in net.trainable_weights]
 
     def _update(self, optimizer, tape, loss, weights):
+        # a LossScaleOptimizer (mixed_float16) scales here and unscales in
+        # apply_gradients; other optimizers return the loss unchanged
         grads = tape.gradient(loss, weights)
         optimizer.apply_gradients(zip(grads, weights))
 
@@ -276,13 +302,13 @@ class AdversarialModel(keras.Model):
                             for inputs, is_real, weight in terms
                         ]
                     )
-                    scaled = loss * scale
+                    scaled = self.d_optimizer.scale_loss(loss * scale)
                 self._update(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
                 d_losses.append(loss)
         for _ in range(self.g_steps):
             with tf.GradientTape() as tape:
                 g_loss = self.generator_loss(real, state)
-                scaled = g_loss * scale
+                scaled = self.g_optimizer.scale_loss(g_loss * scale)
             self._update(self.g_optimizer, tape, scaled, self.generator_weights)
         self.d_loss_tracker.update_state(tf.add_n(d_losses) / len(d_losses))
         self.g_loss_tracker.update_state(g_loss)

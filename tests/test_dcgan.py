@@ -316,3 +316,16 @@ def test_callbacks_see_every_iteration_and_can_add_logs(small_gan, tiny_images):
     assert cb.seen[0][1] == ["d_acc", "d_loss", "g_loss"]
     np.testing.assert_array_equal(h.history["quality"], [0.0, np.nan, 2.0, np.nan])
     assert len(h.history["g_loss"]) == 4
+
+
+def test_mixed_precision_on_cpu_is_bfloat16_with_float32_outputs(tiny_images):
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, mixed_precision=True)
+    assert keras.config.dtype_policy().name == "float32"  # global policy restored
+    conv = next(layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Conv2D))
+    assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    images = gan.generate(3)
+    assert images.dtype == np.float32 and np.abs(images).max() <= 1
+    assert gan.discriminator(images).dtype == "float32"
+    h = gan.train(2, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
+    f = gan.fit(tiny_images, epochs=1, batch_size=16, verbose=0, jit_compile=False)
+    assert np.isfinite(h.history["g_loss"]).all() and np.isfinite(f.history["g_loss"]).all()
