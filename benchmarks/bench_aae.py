@@ -127,7 +127,16 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=100, help="batches per timed round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads. Default: torch's own (the core count); on a "
+        "busy machine 1 avoids OpenMP spin-waiting",
+    )
     args = parser.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
 
     (x_train, _), _ = load_mnist()
     n = args.batch_size * args.batches

@@ -1,0 +1,514 @@
+"""AAE: the adversarial autoencoder of the MNIST document, on Keras 3."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_gan import data as data_lib
+from keras_gan import viz
+from keras_gan.engine import CombinedModel, run_loop, targets
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class Reparameterization(keras.layers.Layer):
+    """Draws `z = mu + exp(logvar / 2) * eps` with `eps ~ N(0, I)`.
+
+    The noise comes from the layer's own `keras.random.SeedGenerator`, so a
+    compiled step draws fresh noise on every call and a seeded layer repeats.
+    As in the document, the layer samples in training and inference alike.
+
+    Args:
+        seed: Optional integer seeding the noise. Defaults to `None`.
+        **kwargs: Passed to `keras.layers.Layer` (e.g. `name`).
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = Reparameterization(seed=0)
+    >>> layer([np.zeros((2, 3)), np.zeros((2, 3))]).shape
+    TensorShape([2, 3])
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        mu, logvar = inputs
+        eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
+        return mu + ops.exp(0.5 * logvar) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+class AAECombined(CombinedModel):
+    """Encoder and decoder trained through the frozen latent discriminator.
+
+    `x -> encoder -> z`; the outputs are `{"reconstruction": decoder(z),
+    "validity": D(z)}` with D called frozen. Its trainable weights are the
+    encoder's and the decoder's only (`trained_networks`), so compiling it
+    with the two losses and their weights gives the document's generator
+    step in one `train_on_batch`.
+
+    Args:
+        encoder: Keras model, images -> latent codes.
+        decoder: Keras model, latent codes -> images.
+        discriminator: Keras model, latent codes -> probability of the prior.
+        **kwargs: Passed to `keras.Model` (e.g. `name`).
+    """
+
+    def __init__(self, encoder, decoder, discriminator, **kwargs):
+        super().__init__(encoder, discriminator, **kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    @property
+    def trained_networks(self):
+        return (self.encoder, self.decoder)
+
+    def call(self, x, training=None):
+        z = self.encoder(x, training=training)
+        return {
+            "reconstruction": self.decoder(z, training=training),
+            "validity": self.discriminate(z, training=training),
+        }
+
+
+class AAE:
+    """Adversarial autoencoder, layer for layer as the MNIST document has it.
+
+    An MLP encoder maps a flattened image to the mean and log-variance of a
+    Gaussian code and samples it (`z = mu + exp(logvar / 2) * eps`); an MLP
+    decoder maps the code back to an image in [-1, 1]; a discriminator on
+    codes tells prior samples `z ~ N(0, I)` from encoded images. The
+    encoder and decoder minimise
+    `reconstruction_weight * L1(decode(encode(x)), x) +
+    adversarial_weight * BCE(D(encode(x)), 1)` through `combined`
+    (`AAECombined`, D frozen); D minimises BCE on prior samples (label 1)
+    against codes (label 0). All sides use Adam(2e-4, beta_1=0.5,
+    beta_2=0.999). Once trained, `generate(n)` decodes prior samples.
+
+    Args:
+        latent_dim: Positive integer, dimensionality of the code. Defaults
+            to `10`.
+        img_size: Positive integer, the square size images are resized to.
+            Defaults to `32` (the document resizes MNIST's 28x28).
+        channels: Positive integer, image channels. Defaults to `1`.
+        seed: Optional integer. When given, `keras.utils.set_random_seed` is
+            called before the networks are built, and shuffling, the
+            reparameterization noise and the prior samples are seeded from
+            it, so runs repeat.
+        reconstruction_weight: Non-negative float, weight of the L1 loss in
+            the generator step. Defaults to `0.999`.
+        adversarial_weight: Non-negative float, weight of the code's BCE in
+            the generator step. Defaults to `0.001`.
+
+    Raises:
+        ValueError: for a non-positive `latent_dim`, `img_size` or
+            `channels`, a negative `seed`, or a negative or non-finite loss
+            weight.
+
+    Example:
+
+    >>> from keras_gan import AAE
+    >>> aae = AAE(seed=0)
+    >>> history = aae.train(epochs=1, sample_interval=0)  # doctest: +SKIP
+    >>> aae.generate(4).shape
+    (4, 32, 32, 1)
+    """
+
+    def __init__(
+        self,
+        latent_dim=10,
+        img_size=32,
+        channels=1,
+        seed=None,
+        reconstruction_weight=0.999,
+        adversarial_weight=0.001,
+    ):
+        self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
+        self.img_size = data_lib.check_int("img_size", img_size)
+        self.channels = data_lib.check_int("channels", channels)
+        self.img_shape = (self.img_size, self.img_size, self.channels)
+        self.reconstruction_weight = _check_weight("reconstruction_weight", reconstruction_weight)
+        self.adversarial_weight = _check_weight("adversarial_weight", adversarial_weight)
+        if seed is not None:
+            seed = data_lib.check_int("seed", seed, minimum=0)
+            keras.utils.set_random_seed(seed)
+        self.seed = seed
+        self.iterations = 0  # batches trained so far, across train() calls
+        self.epochs_trained = 0
+        self.sample_dir = "images"
+        self._rng = np.random.default_rng(seed)
+        # The prior's stream; the encoder's noise has its own (seed + 1), so
+        # the two never draw the same numbers.
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+        self.reconstruction_loss = keras.losses.MeanAbsoluteError()
+        self.adversarial_loss = keras.losses.BinaryCrossentropy()
+        self.discriminator = self.build_discriminator()
+        self.discriminator.compile(
+            loss=self.adversarial_loss,
+            optimizer=keras.optimizers.Adam(0.0002, 0.5, 0.999),
+            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        )
+        self.encoder = self.build_encoder()
+        self.decoder = self.build_decoder()
+        # The document's one Adam over encoder + decoder parameters.
+        self.combined = AAECombined(self.encoder, self.decoder, self.discriminator, name="combined")
+        self.combined.compile(
+            loss={"reconstruction": self.reconstruction_loss, "validity": self.adversarial_loss},
+            loss_weights={
+                "reconstruction": self.reconstruction_weight,
+                "validity": self.adversarial_weight,
+            },
+            optimizer=keras.optimizers.Adam(0.0002, 0.5, 0.999),
+        )
+        self._sample_fn = tf.function(self._sample, reduce_retracing=True)
+        self._encode_fn = tf.function(self._encode, reduce_retracing=True)
+        self._decode_fn = tf.function(self._decode, reduce_retracing=True)
+        self._d_batch_fn = tf.function(self._d_batch, reduce_retracing=True)
+        self._d_labels = {}
+
+    # ------------------------------------------------------------ networks
+
+    def _batch_norm(self):
+        # PyTorch's BatchNorm1d defaults: running stats keep 0.9 of the old
+        # value (its momentum=0.1), epsilon 1e-5 (Keras's default is 1e-3).
+        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+
+    def build_encoder(self):
+        """Builds the encoder: image -> sampled code.
+
+        Returns:
+            A functional `keras.Model` named `"encoder"`, output `z` of shape
+            `(batch, latent_dim)`; its `Reparameterization` layer samples.
+        """
+        img = keras.Input(self.img_shape, name="image")
+        h = keras.layers.Flatten()(img)  # (batch, img_size * img_size * channels)
+        h = keras.layers.Dense(512)(h)
+        h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
+        h = keras.layers.Dense(512)(h)
+        h = self._batch_norm()(h)
+        h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
+        mu = keras.layers.Dense(self.latent_dim, name="mu")(h)
+        logvar = keras.layers.Dense(self.latent_dim, name="logvar")(h)
+        seed = None if self.seed is None else self.seed + 1
+        z = Reparameterization(seed=seed, name="reparameterization")([mu, logvar])
+        return keras.Model(img, z, name="encoder")
+
+    def build_decoder(self):
+        """Builds the decoder: code -> image in [-1, 1].
+
+        Returns:
+            A `keras.Sequential` named `"decoder"`.
+        """
+        return keras.Sequential(
+            [
+                keras.Input((self.latent_dim,)),
+                keras.layers.Dense(512),
+                keras.layers.LeakyReLU(negative_slope=0.2),
+                keras.layers.Dense(512),
+                self._batch_norm(),
+                keras.layers.LeakyReLU(negative_slope=0.2),
+                keras.layers.Dense(math.prod(self.img_shape), activation="tanh"),
+                keras.layers.Reshape(self.img_shape),
+            ],
+            name="decoder",
+        )
+
+    def build_discriminator(self):
+        """Builds the discriminator: code -> probability it is a prior sample.
+
+        Returns:
+            A `keras.Sequential` named `"discriminator"`.
+        """
+        return keras.Sequential(
+            [
+                keras.Input((self.latent_dim,)),
+                keras.layers.Dense(512),
+                keras.layers.LeakyReLU(negative_slope=0.2),
+                keras.layers.Dense(256),
+                keras.layers.LeakyReLU(negative_slope=0.2),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ],
+            name="discriminator",
+        )
+
+    # ------------------------------------------------- compiled functions
+
+    def _sample(self, n):
+        z = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        return self.decoder(z, training=False)
+
+    def _encode(self, x):
+        return self.encoder(x, training=False)
+
+    def _decode(self, z):
+        return self.decoder(z, training=False)
+
+    def _d_batch(self, imgs):
+        # The discriminator's batch in one compiled call: prior samples
+        # (label 1) on top of the codes of `imgs` (label 0). The codes come
+        # from the encoder just updated, in inference mode: a second
+        # training-mode call would update its BatchNorm statistics twice.
+        n = ops.shape(imgs)[0]
+        prior = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        return ops.concatenate([prior, self.encoder(imgs, training=False)], axis=0)
+
+    def _labels(self, n):
+        if n not in self._d_labels:
+            self._d_labels[n] = (
+                targets(n, 1.0),
+                np.concatenate([targets(n, 1.0), targets(n, 0.0)]),
+            )
+        return self._d_labels[n]
+
+    # -------------------------------------------------------------- public
+
+    def prepare(self, x, name="x"):
+        """Validates images, scales them to [-1, 1] and resizes them.
+
+        Args:
+            x: Images `(n, H, W)` (one channel) or `(n, H, W, channels)`,
+                uint8 in 0..255 or float in [-1, 1], of any size; they are
+                resized bilinearly to `img_size` x `img_size`.
+            name: Argument name used in error messages.
+
+        Returns:
+            A float32 NumPy array `(n, img_size, img_size, channels)`.
+
+        Raises:
+            ValueError: naming `name` and what was received, for a wrong
+                shape, dtype or value range, NaN pixels or no images.
+        """
+        try:
+            arr = np.asarray(x)
+        except Exception as e:
+            raise ValueError(f"{name} must be an array of images: {e}") from None
+        if arr.ndim == 3 and self.channels == 1:
+            arr = arr[..., None]
+        if arr.ndim != 4 or arr.shape[-1] != self.channels or 0 in arr.shape[1:]:
+            alt = " or (n, H, W)" if self.channels == 1 else ""
+            raise ValueError(
+                f"{name} must be images of shape (n, H, W, {self.channels}){alt}; they are "
+                f"resized to {self.img_size}x{self.img_size}. Received: shape {arr.shape}"
+            )
+        arr = data_lib.prepare_images(arr, arr.shape[1:], name=name)
+        if arr.shape[1:3] != (self.img_size, self.img_size):
+            arr = data_lib.resize_images(arr, self.img_size)
+        return arr
+
+    def _batched(self, fn, x, batch_size=1000):
+        return np.concatenate(
+            [np.asarray(fn(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+        )
+
+    def encode(self, x):
+        """Encodes images into sampled codes (the encoder in inference mode).
+
+        Args:
+            x: Images as `prepare` takes them (uint8 or float, any size).
+
+        Returns:
+            A float32 NumPy array `(n, latent_dim)`.
+
+        Raises:
+            ValueError: for bad images (see `prepare`).
+        """
+        return self._batched(self._encode_fn, self.prepare(x))
+
+    def decode(self, z):
+        """Decodes codes into images.
+
+        Args:
+            z: Array-like `(n, latent_dim)` of finite numbers.
+
+        Returns:
+            A float32 NumPy array `(n, img_size, img_size, channels)` in
+            [-1, 1].
+
+        Raises:
+            ValueError: for a wrong shape or non-finite values.
+        """
+        try:
+            z = np.asarray(z, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"z must be an array of numbers: {e}") from None
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
+            raise ValueError(
+                f"z must have shape (n, {self.latent_dim}) with n >= 1. Received: shape {z.shape}"
+            )
+        if not np.isfinite(z).all():
+            raise ValueError("z holds NaN or infinite values.")
+        return self._batched(self._decode_fn, z)
+
+    def reconstruct(self, x):
+        """Encodes and decodes images: `decode(encode(x))`.
+
+        Args:
+            x: Images as `prepare` takes them.
+
+        Returns:
+            A float32 NumPy array `(n, img_size, img_size, channels)` in
+            [-1, 1], to compare with `prepare(x)`.
+
+        Raises:
+            ValueError: for bad images (see `prepare`).
+        """
+        return self._batched(self._decode_fn, self.encode(x))
+
+    def generate(self, n):
+        """Decodes `n` prior samples `z ~ N(0, I)`.
+
+        Args:
+            n: Positive integer, number of images.
+
+        Returns:
+            A float32 NumPy array `(n, img_size, img_size, channels)` in
+            [-1, 1].
+        """
+        n = data_lib.check_int("n", n)
+        return np.asarray(self._sample_fn(n))
+
+    def sample_images(self, batches_done):
+        """Writes a 10x10 grid of decoded prior samples to `sample_dir/<batches_done>.png`.
+
+        Args:
+            batches_done: Batch number used in the file name.
+
+        Returns:
+            The path of the PNG written.
+        """
+        path = os.path.join(self.sample_dir, f"{batches_done}.png")
+        return viz.save_image_grid(self.generate(100), path, rows=10, cols=10)
+
+    def train_iteration(self, imgs):
+        """Runs one batch of the document's loop.
+
+        The generator step (encoder and decoder through `combined`, D
+        frozen), then the discriminator step on prior samples (label 1)
+        against the codes of `imgs` (label 0).
+
+        Args:
+            imgs: float32 array `(batch, img_size, img_size, channels)` in
+                [-1, 1].
+
+        Returns:
+            A dict with `d_loss`, `d_acc`, `g_loss` and its two parts,
+            `l1_loss` and `adv_loss` (before weighting).
+        """
+        valid, d_labels = self._labels(len(imgs))
+        imgs = tf.convert_to_tensor(imgs)  # once, not in each of the three calls
+        g = self.combined.train_on_batch(
+            imgs, {"reconstruction": imgs, "validity": valid}, return_dict=True
+        )
+        d = self.discriminator.train_on_batch(self._d_batch_fn(imgs), d_labels, return_dict=True)
+        self.iterations += 1
+        return {
+            "d_loss": d["loss"],  # the mean over both halves: 0.5 * (real + fake)
+            "d_acc": d["accuracy"],
+            "g_loss": g["loss"],
+            "l1_loss": g["reconstruction_loss"],
+            "adv_loss": g["validity_loss"],
+        }
+
+    def train(
+        self,
+        epochs=200,
+        batch_size=64,
+        sample_interval=400,
+        x_train=None,
+        sample_dir="images",
+        verbose=1,
+        callbacks=None,
+    ):
+        """Trains with the document's loop: true epochs over shuffled data.
+
+        Each epoch shuffles the images and visits them in batches of
+        `batch_size` (the last one may be smaller, as the document's
+        DataLoader gives it); each batch runs `train_iteration`. Every
+        `sample_interval` batches, counted over the whole run from 0, a
+        10x10 grid of decoded prior samples goes to
+        `sample_dir/<batches_done>.png`. Calling `train()` again continues
+        the batch count.
+
+        Args:
+            epochs: Positive integer, passes over the data. Defaults to `200`.
+            batch_size: Positive integer. Defaults to `64`.
+            sample_interval: Non-negative integer; `0` writes no grids.
+                Defaults to `400`.
+            x_train: Optional images (see `prepare`). Defaults to MNIST's
+                training images resized to `img_size`.
+            sample_dir: Directory for the grids. Defaults to `"images"`.
+            verbose: `1` shows a progress bar per batch, `0` is silent.
+            callbacks: Optional list of `keras.callbacks.Callback`, called
+                after every batch (see `keras_gan.engine.run_loop`).
+
+        Returns:
+            A `keras.callbacks.History` whose `history` holds the per-batch
+            `d_loss`, `d_acc`, `g_loss`, `l1_loss` and `adv_loss`.
+
+        Raises:
+            ValueError: for non-positive `epochs` or `batch_size`, a negative
+                `sample_interval`, bad images, or fewer images than
+                `batch_size`.
+            keras_gan.engine.TrainingDivergedError: if a loss becomes NaN.
+        """
+        epochs = data_lib.check_int("epochs", epochs)
+        batch_size = data_lib.check_int("batch_size", batch_size)
+        sample_interval = data_lib.check_int("sample_interval", sample_interval, minimum=0)
+        if x_train is None:
+            (x_train, _), _ = data_lib.load_mnist()
+        x = self.prepare(x_train, name="x_train")
+        if batch_size > len(x):
+            raise ValueError(
+                f"batch_size must not exceed the number of images ({len(x)}). "
+                f"Received: batch_size={batch_size}"
+            )
+        self.sample_dir = os.fspath(sample_dir)
+        steps = math.ceil(len(x) / batch_size)
+        start = self.iterations
+        order = None
+
+        def step(i):
+            nonlocal order
+            b = (i - start) % steps
+            if b == 0:  # a new epoch: a new shuffle
+                order = self._rng.permutation(len(x))
+                if i > start:
+                    self.epochs_trained += 1
+            return self.train_iteration(x[order[b * batch_size : (b + 1) * batch_size]])
+
+        history = run_loop(
+            step,
+            epochs * steps,
+            start=start,
+            hooks=[(sample_interval, self.sample_images)],
+            callbacks=callbacks,
+            verbose=verbose,
+            unit_name="batch",
+        )
+        self.epochs_trained += 1
+        return history
+
+
+def _check_weight(name, value):
+    ok = (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+    if not ok:
+        raise ValueError(f"{name} must be a non-negative finite number. Received: {name}={value!r}")
+    return float(value)

@@ -1,0 +1,325 @@
+"""Measures issue 3's "Done when": keras_gan's AAE against the document's PyTorch code.
+
+Both train `--epochs` true epochs (batch 64, shuffled) on the same MNIST
+images, resized 28 -> 32 bilinearly once (tf.image.resize; the script checks
+that torch.nn.functional.interpolate gives the same pixels) and scaled to
+[-1, 1]. Then, on the 10,000 test images, in inference mode (BatchNorm with
+its running statistics; the encoder still samples, as the document's does):
+
+- the mean L1 reconstruction error |decode(encode(x)) - x| in [-1, 1] units;
+- per latent dimension, the mean and standard deviation of the codes (the
+  prior is matched when |mean| <= 0.15 and std is in [0.8, 1.2]), and, to
+  see why, the spread of `mu` and the mean `sigma = exp(logvar / 2)`;
+- a 10x10 grid of decoded prior samples z ~ N(0, I), originals next to
+  reconstructions, and the codes' first two dimensions by digit.
+
+Each side's results go to `--out/results_<side>.json`, so the two sides can
+run as separate invocations (each under ten minutes on a busy 2-core CPU);
+the table compares whatever results are there.
+
+    python scripts/eval_aae.py --which keras --epochs 10
+    python scripts/eval_aae.py --which torch --epochs 10
+    python scripts/eval_aae.py --which none      # the table only
+
+torch (2.x, CPU) is needed for the PyTorch side only; keras_gan does not
+depend on it.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from keras_gan import viz
+from keras_gan.data import load_mnist, prepare_images, resize_images
+
+LATENT_DIM, IMG_SIZE, BATCH_SIZE = 10, 32, 64
+
+
+def code_stats(codes, mu, sigma):
+    mean, std = codes.mean(axis=0), codes.std(axis=0)
+    return {
+        "code_mean": mean.round(4).tolist(),
+        "code_std": std.round(4).tolist(),
+        "max_abs_mean": float(np.abs(mean).max()),
+        "min_std": float(std.min()),
+        "max_std": float(std.max()),
+        "prior_matched": bool(np.all(np.abs(mean) <= 0.15) and np.all((std >= 0.8) & (std <= 1.2))),
+        "mu_std": mu.std(axis=0).round(4).tolist(),
+        "mean_sigma": sigma.mean(axis=0).round(4).tolist(),
+    }
+
+
+def pictures(out, side, x_test, y_test, recon, codes, prior_imgs):
+    viz.save_image_grid(prior_imgs, out / f"{side}_prior.png", rows=10, cols=10)
+    viz.save_reconstructions(x_test[:50], recon[:50], out / f"{side}_reconstructions.png", 5, 10)
+    viz.plot_latent_codes(codes, out / f"{side}_codes.png", labels=y_test, title=f"{side} codes")
+
+
+# ------------------------------------------------------------------ keras_gan
+
+
+def run_keras(args, x_train, x_test, y_test, out):
+    import keras
+
+    from keras_gan import AAE
+
+    aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed)
+    heads = keras.Model(
+        aae.encoder.inputs,
+        [aae.encoder.get_layer("mu").output, aae.encoder.get_layer("logvar").output],
+    )
+    per_epoch = []
+    start = time.perf_counter()
+    for epoch in range(args.epochs):
+        aae.train(1, BATCH_SIZE, sample_interval=0, x_train=x_train, verbose=0)
+        recon = aae.reconstruct(x_test)
+        l1 = float(np.abs(recon - x_test).mean())
+        codes = aae.encode(x_test)
+        per_epoch.append({"epoch": epoch + 1, "test_l1": l1, **code_stats(codes, codes, codes)})
+        print(
+            f"keras epoch {epoch + 1}: test L1 {l1:.4f}, "
+            f"max |mean| {per_epoch[-1]['max_abs_mean']:.3f}, std in "
+            f"[{per_epoch[-1]['min_std']:.3f}, {per_epoch[-1]['max_std']:.3f}] "
+            f"({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
+    seconds = time.perf_counter() - start
+    mu, logvar = (np.asarray(a) for a in heads.predict(x_test, batch_size=1000, verbose=0))
+    codes = aae.encode(x_test)
+    recon = aae.reconstruct(x_test)
+    pictures(out, "keras", x_test, y_test, recon, codes, aae.generate(100))
+    return {
+        "side": "keras_gan AAE",
+        "epochs": args.epochs,
+        "seconds": seconds,
+        "test_l1": float(np.abs(recon - x_test).mean()),
+        **code_stats(codes, mu, np.exp(logvar / 2)),
+        "per_epoch": per_epoch,
+    }
+
+
+# ---------------------------------------------------- the document's PyTorch
+
+
+def run_torch(args, x_train, x_test, y_test, out):
+    import torch
+    import torch.nn as nn
+
+    torch.set_num_threads(args.torch_threads)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    img_shape = (1, IMG_SIZE, IMG_SIZE)
+
+    def reparameterization(mu, logvar):
+        std = torch.exp(logvar / 2)
+        sampled_z = torch.tensor(
+            np.random.normal(0, 1, (mu.size(0), LATENT_DIM)), dtype=torch.float32
+        )
+        return sampled_z * std + mu
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = nn.Sequential(
+                nn.Linear(int(np.prod(img_shape)), 512),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(512, 512),
+                nn.BatchNorm1d(512),
+                nn.LeakyReLU(0.2, inplace=True),
+            )
+            self.mu = nn.Linear(512, LATENT_DIM)
+            self.logvar = nn.Linear(512, LATENT_DIM)
+
+        def heads(self, img):
+            x = self.model(img.view(img.shape[0], -1))
+            return self.mu(x), self.logvar(x)
+
+        def forward(self, img):
+            return reparameterization(*self.heads(img))
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = nn.Sequential(
+                nn.Linear(LATENT_DIM, 512),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(512, 512),
+                nn.BatchNorm1d(512),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(512, int(np.prod(img_shape))),
+                nn.Tanh(),
+            )
+
+        def forward(self, z):
+            img_flat = self.model(z)
+            return img_flat.view(img_flat.shape[0], *img_shape)
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = nn.Sequential(
+                nn.Linear(LATENT_DIM, 512),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(512, 256),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(256, 1),
+                nn.Sigmoid(),
+            )
+
+        def forward(self, z):
+            return self.model(z)
+
+    adversarial_loss, pixelwise_loss = nn.BCELoss(), nn.L1Loss()
+    encoder, decoder, discriminator = Encoder(), Decoder(), Discriminator()
+    optimizer_G = torch.optim.Adam(
+        itertools.chain(encoder.parameters(), decoder.parameters()), lr=0.0002, betas=(0.5, 0.999)
+    )
+    optimizer_D = torch.optim.Adam(discriminator.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    xt = torch.from_numpy(x_train.transpose(0, 3, 1, 2).copy())  # (n, 1, 32, 32)
+    xs = torch.from_numpy(x_test.transpose(0, 3, 1, 2).copy())
+
+    def evaluate():
+        encoder.eval()
+        decoder.eval()
+        with torch.no_grad():
+            mu, logvar = (t.numpy() for t in encoder.heads(xs))
+            codes = encoder(xs)
+            recon = decoder(codes).numpy().transpose(0, 2, 3, 1)
+            prior = torch.tensor(np.random.normal(0, 1, (100, LATENT_DIM)), dtype=torch.float32)
+            prior_imgs = decoder(prior).numpy().transpose(0, 2, 3, 1)
+        encoder.train()
+        decoder.train()
+        return mu, logvar, codes.numpy(), recon, prior_imgs
+
+    per_epoch = []
+    start = time.perf_counter()
+    for epoch in range(args.epochs):
+        perm = torch.randperm(len(xt))  # DataLoader(shuffle=True), last batch kept
+        for i in range(0, len(xt), BATCH_SIZE):
+            imgs = xt[perm[i : i + BATCH_SIZE]]
+            valid = torch.ones(imgs.shape[0], 1)
+            fake = torch.zeros(imgs.shape[0], 1)
+            optimizer_G.zero_grad()
+            encoded_imgs = encoder(imgs)
+            decoded_imgs = decoder(encoded_imgs)
+            g_loss = 0.001 * adversarial_loss(
+                discriminator(encoded_imgs), valid
+            ) + 0.999 * pixelwise_loss(decoded_imgs, imgs)
+            g_loss.backward()
+            optimizer_G.step()
+            optimizer_D.zero_grad()
+            z = torch.tensor(
+                np.random.normal(0, 1, (imgs.shape[0], LATENT_DIM)), dtype=torch.float32
+            )
+            real_loss = adversarial_loss(discriminator(z), valid)
+            fake_loss = adversarial_loss(discriminator(encoded_imgs.detach()), fake)
+            d_loss = 0.5 * (real_loss + fake_loss)
+            d_loss.backward()
+            optimizer_D.step()
+        _, _, codes, recon, _ = evaluate()
+        l1 = float(np.abs(recon - x_test).mean())
+        per_epoch.append({"epoch": epoch + 1, "test_l1": l1, **code_stats(codes, codes, codes)})
+        print(
+            f"torch epoch {epoch + 1}: test L1 {l1:.4f}, "
+            f"max |mean| {per_epoch[-1]['max_abs_mean']:.3f}, std in "
+            f"[{per_epoch[-1]['min_std']:.3f}, {per_epoch[-1]['max_std']:.3f}] "
+            f"({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
+    seconds = time.perf_counter() - start
+    mu, logvar, codes, recon, prior_imgs = evaluate()
+    pictures(out, "torch", x_test, y_test, recon, codes, prior_imgs)
+    return {
+        "side": "document's PyTorch",
+        "epochs": args.epochs,
+        "seconds": seconds,
+        "test_l1": float(np.abs(recon - x_test).mean()),
+        **code_stats(codes, mu, np.exp(logvar / 2)),
+        "per_epoch": per_epoch,
+    }
+
+
+def check_resize(x28):
+    """Max |tf.image.resize - torch interpolate| over the given images."""
+    import torch
+    import torch.nn.functional as F
+
+    ours = resize_images(x28, IMG_SIZE)
+    theirs = F.interpolate(
+        torch.from_numpy(x28.transpose(0, 3, 1, 2).copy()),
+        size=(IMG_SIZE, IMG_SIZE),
+        mode="bilinear",
+        align_corners=False,
+        antialias=False,
+    )
+    return float(np.abs(ours - theirs.numpy().transpose(0, 2, 3, 1)).max())
+
+
+def table(results):
+    rows = [
+        ("epochs", lambda r: f"{r['epochs']}"),
+        ("training seconds", lambda r: f"{r['seconds']:.0f}"),
+        ("test L1 (mean |x' - x|, [-1, 1])", lambda r: f"{r['test_l1']:.4f}"),
+        ("max |code mean| (<= 0.15)", lambda r: f"{r['max_abs_mean']:.3f}"),
+        ("code std, min..max ([0.8, 1.2])", lambda r: f"{r['min_std']:.3f}..{r['max_std']:.3f}"),
+        ("prior matched", lambda r: "yes" if r["prior_matched"] else "no"),
+        ("std of mu, min..max", lambda r: f"{min(r['mu_std']):.3f}..{max(r['mu_std']):.3f}"),
+        (
+            "mean sigma, min..max",
+            lambda r: f"{min(r['mean_sigma']):.3f}..{max(r['mean_sigma']):.3f}",
+        ),
+    ]
+    names = list(results)
+    lines = [f"{'':36s}" + "".join(f"{results[n]['side']:>22s}" for n in names)]
+    for label, fmt in rows:
+        lines.append(f"{label:36s}" + "".join(f"{fmt(results[n]):>22s}" for n in names))
+    for n in names:
+        r = results[n]
+        lines.append(f"{r['side']} code mean: {np.round(r['code_mean'], 3).tolist()}")
+        lines.append(f"{r['side']} code std:  {np.round(r['code_std'], 3).tolist()}")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--which", choices=("both", "keras", "torch", "none"), default="both")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--torch-threads", type=int, default=1, help="speed only")
+    parser.add_argument("--out", default="runs/eval_aae")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    (x_train, _), (x_test, y_test) = load_mnist()
+    x_train = resize_images(prepare_images(x_train, (28, 28, 1)), IMG_SIZE)  # (60000, 32, 32, 1)
+    x_test28 = prepare_images(x_test, (28, 28, 1))
+    x_test = resize_images(x_test28, IMG_SIZE)
+    if args.which != "none":
+        try:
+            print(f"resize check: max |tf - torch| = {check_resize(x_test28):.2e}")
+        except ImportError:
+            pass
+    sides = {"keras": run_keras, "torch": run_torch}
+    for side, run in sides.items():
+        if args.which in (side, "both"):
+            result = run(args, x_train, x_test, y_test, out)
+            path = out / f"results_{side}.json"
+            path.write_text(json.dumps(result, indent=1) + "\n")
+            print(f"wrote {path} and {side}_*.png")
+    results = {}
+    for side in sides:
+        path = out / f"results_{side}.json"
+        if os.path.exists(path):
+            results[side] = json.loads(path.read_text())
+    if results:
+        print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gan import AAE, viz
+from keras_gan.aae import AAECombined, Reparameterization
+from keras_gan.cli import main
+from keras_gan.data import resize_images
+
+from .conftest import png_pixels
+
+
+def snapshot(model):
+    return [v.numpy().copy() for v in model.weights]
+
+
+def changed(before, model):
+    return [not np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights)]
+
+
+@pytest.fixture
+def small_aae():
+    return AAE(latent_dim=4, img_size=8, seed=1)
+
+
+@pytest.fixture
+def batch():
+    return np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+
+
+def test_networks_are_the_documents_layer_for_layer():
+    aae = AAE(seed=0)
+    enc, dec, d = aae.encoder, aae.decoder, aae.discriminator
+    assert [type(layer).__name__ for layer in enc.layers] == [
+        "InputLayer",
+        "Flatten",
+        "Dense",
+        "LeakyReLU",
+        "Dense",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Dense",
+        "Dense",
+        "Reparameterization",
+    ]
+    assert [layer.units for layer in enc.layers if isinstance(layer, keras.layers.Dense)] == [
+        512,
+        512,
+        10,
+        10,
+    ]
+    assert enc.get_layer("mu").units == enc.get_layer("logvar").units == 10
+    assert [type(layer).__name__ for layer in dec.layers] == [
+        "Dense",
+        "LeakyReLU",
+        "Dense",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Dense",
+        "Reshape",
+    ]
+    assert [layer.units for layer in dec.layers if isinstance(layer, keras.layers.Dense)] == [
+        512,
+        512,
+        32 * 32,
+    ]
+    assert dec.layers[-2].activation.__name__ == "tanh"
+    assert [type(layer).__name__ for layer in d.layers] == [
+        "Dense",
+        "LeakyReLU",
+        "Dense",
+        "LeakyReLU",
+        "Dense",
+    ]
+    assert [layer.units for layer in d.layers if isinstance(layer, keras.layers.Dense)] == [
+        512,
+        256,
+        1,
+    ]
+    assert d.layers[-1].activation.__name__ == "sigmoid"
+    for net in (enc, dec, d):
+        for layer in net.layers:
+            if isinstance(layer, keras.layers.LeakyReLU):
+                assert layer.negative_slope == pytest.approx(0.2)
+            if isinstance(layer, keras.layers.BatchNormalization):  # PyTorch's defaults
+                assert layer.momentum == pytest.approx(0.9) and layer.epsilon == 1e-5
+    assert enc.input_shape == (None, 32, 32, 1) and enc.output_shape == (None, 10)
+    assert dec.input_shape == (None, 10) and dec.output_shape == (None, 32, 32, 1)
+    assert d.input_shape == (None, 10) and d.output_shape == (None, 1)
+
+
+def test_optimizers_and_combined_model():
+    aae = AAE(seed=0)
+    for model in (aae.discriminator, aae.combined):
+        opt = model.optimizer
+        assert isinstance(opt, keras.optimizers.Adam)
+        assert float(opt.learning_rate) == pytest.approx(0.0002)
+        assert float(opt.beta_1) == pytest.approx(0.5)
+        assert float(opt.beta_2) == pytest.approx(0.999)
+    assert aae.discriminator.optimizer is not aae.combined.optimizer
+    assert isinstance(aae.combined, AAECombined)
+    assert aae.combined.trained_networks == (aae.encoder, aae.decoder)
+    assert {id(v) for v in aae.combined.trainable_weights} == {
+        id(v) for v in aae.encoder.trainable_weights + aae.decoder.trainable_weights
+    }
+
+
+def test_shapes_of_the_public_methods(small_aae):
+    x = np.random.default_rng(0).integers(0, 256, (5, 8, 8), dtype=np.uint8)
+    assert small_aae.encode(x).shape == (5, 4)
+    assert small_aae.decode(np.zeros((3, 4))).shape == (3, 8, 8, 1)
+    r = small_aae.reconstruct(x)
+    assert r.shape == (5, 8, 8, 1) and r.dtype == np.float32
+    g = small_aae.generate(6)
+    assert g.shape == (6, 8, 8, 1) and g.min() >= -1 and g.max() <= 1
+
+
+def test_discriminator_learns_in_its_own_step(small_aae, batch):
+    d = small_aae.discriminator
+    for n in (8, 5):  # a new batch size retraces
+        codes = np.asarray(small_aae._d_batch_fn(batch[:n]))
+        assert codes.shape == (2 * n, 4)
+        before = snapshot(d)
+        d.train_on_batch(codes, small_aae._labels(n)[1])
+        assert all(changed(before, d))
+
+
+def test_combined_step_trains_encoder_and_decoder_only(small_aae, batch):
+    aae = small_aae
+    aae.discriminator.train_on_batch(aae._d_batch_fn(batch[:8]), aae._labels(8)[1])
+    for n in (16, 7):  # a retrace must not change what trains
+        d0, e0, g0 = snapshot(aae.discriminator), snapshot(aae.encoder), snapshot(aae.decoder)
+        aae.combined.train_on_batch(
+            batch[:n], {"reconstruction": batch[:n], "validity": np.ones((n, 1))}
+        )
+        assert not any(changed(d0, aae.discriminator)), "D changed in the combined step"
+        for net, before in ((aae.encoder, e0), (aae.decoder, g0)):
+            flags = changed(before, net)
+            assert all(f for f, v in zip(flags, net.weights) if v.trainable), net.name
+    # the full iteration: D moves in its step, every weight of all three moved
+    before = [snapshot(m) for m in (aae.encoder, aae.decoder, aae.discriminator)]
+    logs = aae.train_iteration(batch)
+    for b, m in zip(before, (aae.encoder, aae.decoder, aae.discriminator)):
+        assert all(changed(b, m)), m.name
+    assert set(logs) == {"d_loss", "d_acc", "g_loss", "l1_loss", "adv_loss"}
+
+
+def _deterministic(aae):
+    """Makes the codes z = mu exactly: sigma = exp(-50) is 0 in float32."""
+    logvar = aae.encoder.get_layer("logvar")
+    logvar.kernel.assign(np.zeros(logvar.kernel.shape, "float32"))
+    logvar.bias.assign(np.full(logvar.bias.shape, -200.0, "float32"))
+
+
+@pytest.mark.parametrize("weights", [(0.999, 0.001), (0.3, 0.7)])
+def test_generator_loss_is_the_weighted_sum(batch, weights):
+    aae = AAE(latent_dim=4, img_size=8, seed=2, reconstruction_weight=weights[0],
+              adversarial_weight=weights[1])  # fmt: skip
+    _deterministic(aae)
+    z = np.asarray(aae.encoder(batch, training=False))
+    l1 = np.abs(np.asarray(aae.decoder(z, training=False)) - batch).mean()
+    p = np.clip(np.asarray(aae.discriminator(z, training=False)), 1e-7, 1 - 1e-7)
+    bce = -np.log(p).mean()
+    assert abs(l1 - bce) > 0.05  # so swapping the weights would be seen
+    logs = aae.combined.test_on_batch(
+        batch, {"reconstruction": batch, "validity": np.ones((16, 1))}, return_dict=True
+    )
+    assert logs["reconstruction_loss"] == pytest.approx(l1, rel=1e-4)
+    assert logs["validity_loss"] == pytest.approx(bce, rel=1e-4)
+    assert logs["loss"] == pytest.approx(weights[0] * l1 + weights[1] * bce, rel=1e-4)
+    swapped = weights[1] * l1 + weights[0] * bce
+    assert abs(logs["loss"] - swapped) > 1e-2
+
+
+def test_zero_reconstruction_weight_leaves_the_decoder_untrained(batch):
+    """The weights reach the gradients: no L1 term, no decoder gradient."""
+    aae = AAE(latent_dim=4, img_size=8, seed=3, reconstruction_weight=0.0, adversarial_weight=1.0)
+    dec0, enc0 = snapshot(aae.decoder), snapshot(aae.encoder)
+    aae.combined.train_on_batch(batch, {"reconstruction": batch, "validity": np.ones((16, 1))})
+    flags = changed(dec0, aae.decoder)
+    assert not any(f for f, v in zip(flags, aae.decoder.weights) if v.trainable)
+    assert any(changed(enc0, aae.encoder))
+
+
+def test_reparameterization_mean_and_variance():
+    # z = 1.5 + 2 * eps: mean 1.5, variance 4. With n = 40,000 draws per
+    # dimension the standard errors are 0.01 (mean) and 0.028 (variance);
+    # the tolerances are five standard errors.
+    n, dims = 40_000, 3
+    layer = Reparameterization(seed=0)
+    mu = np.full((n, dims), 1.5, "float32")
+    logvar = np.full((n, dims), math.log(4.0), "float32")
+    z = np.asarray(layer([mu, logvar]))
+    np.testing.assert_allclose(z.mean(axis=0), 1.5, atol=0.05)
+    np.testing.assert_allclose(z.var(axis=0), 4.0, atol=0.15)
+    corr = np.corrcoef(z.T)[np.triu_indices(dims, 1)]
+    assert np.all(np.abs(corr) < 0.03)  # independent dimensions
+    assert not np.allclose(np.asarray(layer([mu, logvar])), z)  # fresh noise per call
+    assert Reparameterization.from_config(layer.get_config()).seed == 0
+
+
+def test_encoder_and_decoder_keras_round_trips(tmp_path, batch):
+    aae = AAE(latent_dim=4, img_size=8, seed=4)
+    aae.train(1, batch_size=8, sample_interval=0, x_train=batch, verbose=0)
+    aae.encoder.save(tmp_path / "encoder.keras")
+    aae.decoder.save(tmp_path / "decoder.keras")
+    encoder = keras.saving.load_model(tmp_path / "encoder.keras")  # safe mode
+    decoder = keras.saving.load_model(tmp_path / "decoder.keras")
+    # fixed eps: give the loaded noise layer the original's seed state
+    rep, loaded_rep = (
+        aae.encoder.get_layer("reparameterization"),
+        encoder.get_layer("reparameterization"),
+    )
+    assert isinstance(loaded_rep, Reparameterization)
+    loaded_rep.seed_generator.state.assign(rep.seed_generator.state)
+    np.testing.assert_allclose(
+        encoder(batch, training=False), aae.encoder(batch, training=False), atol=1e-6
+    )
+    z = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    np.testing.assert_allclose(decoder(z, training=False), aae.decoder(z, training=False), 1e-6)
+
+
+def test_encode_and_reconstruct_take_uint8_28x28_and_float_images():
+    aae = AAE(latent_dim=4, seed=5)  # img_size 32
+    rng = np.random.default_rng(0)
+    x8 = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    prepared = aae.prepare(x8)
+    expected = resize_images(x8[..., None].astype("float32") / 127.5 - 1, 32)
+    np.testing.assert_allclose(prepared, expected, atol=1e-6)
+    assert prepared.shape == (6, 32, 32, 1) and prepared.min() >= -1 and prepared.max() <= 1
+    assert aae.encode(x8).shape == (6, 4)
+    assert aae.reconstruct(x8).shape == (6, 32, 32, 1)
+    xf = rng.uniform(-1, 1, (3, 32, 32, 1)).astype("float32")
+    np.testing.assert_array_equal(aae.prepare(xf), xf)  # already the model's size
+    assert aae.encode(xf).shape == (3, 4) and aae.reconstruct(xf[..., 0]).shape == (3, 32, 32, 1)
+
+
+def test_resize_images_is_half_pixel_bilinear():
+    x = np.array([0.0, 1.0], "float32").reshape(1, 1, 2, 1)
+    out = resize_images(x, (1, 4))[0, 0, :, 0]
+    np.testing.assert_allclose(out, [0.0, 0.25, 0.75, 1.0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda a: a.encode(np.zeros((5, 28))), r"x must be images .*Received: shape \(5, 28\)"),
+        (lambda a: a.encode(np.zeros((2, 8, 8, 3))), r"Received: shape \(2, 8, 8, 3\)"),
+        (lambda a: a.reconstruct(np.full((2, 8, 8), 2.0)), r"\[-1, 1\].*Received: values"),
+        (lambda a: a.encode(np.full((2, 8, 8), np.nan)), r"NaN or infinite"),
+        (lambda a: a.encode(np.array([["a"]])), r"Received: shape \(1, 1\)"),
+        (lambda a: a.encode(np.full((2, 8, 8), "a")), r"dtype <U1"),
+        (lambda a: a.decode(np.zeros((2, 3))), r"z must have shape \(n, 4\).*\(2, 3\)"),
+        (lambda a: a.generate(0), r"n must be a positive integer. Received: n=0"),
+    ],
+)
+def test_bad_inputs_name_what_was_received(small_aae, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(small_aae)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"latent_dim": 0}, r"Received: latent_dim=0"),
+        ({"img_size": 2.5}, r"Received: img_size=2.5"),
+        ({"channels": -1}, r"Received: channels=-1"),
+        ({"seed": -1}, r"Received: seed=-1"),
+        ({"adversarial_weight": -0.1}, r"Received: adversarial_weight=-0.1"),
+        ({"reconstruction_weight": float("nan")}, r"Received: reconstruction_weight=nan"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AAE(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 0}, r"Received: epochs=0"),
+        ({"batch_size": 17}, r"batch_size must not exceed the number of images \(16\)"),
+        ({"sample_interval": -1}, r"Received: sample_interval=-1"),
+        ({"x_train": np.zeros((4, 8, 8, 2))}, r"x_train must be images.*\(4, 8, 8, 2\)"),
+    ],
+)
+def test_bad_train_arguments(small_aae, batch, kwargs, match):
+    args = {"epochs": 1, "batch_size": 4, "sample_interval": 0, "x_train": batch, "verbose": 0}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        small_aae.train(**args)
+
+
+def test_true_epochs_samples_and_continuation(small_aae, tmp_path, monkeypatch):
+    # image i is constant -1 + 2i/9, so a batch shows which images it holds
+    x = np.repeat(np.linspace(-1, 1, 10, dtype="float32"), 64).reshape(10, 8, 8, 1)
+    seen = []
+    real = small_aae.train_iteration
+
+    def spy(imgs):
+        seen.append(np.round((np.asarray(imgs)[:, 0, 0, 0] + 1) * 4.5).astype(int).tolist())
+        return real(imgs)
+
+    monkeypatch.setattr(small_aae, "train_iteration", spy)
+    h = small_aae.train(2, batch_size=4, sample_interval=3, x_train=x, sample_dir=tmp_path,
+                        verbose=0)  # fmt: skip
+    assert [len(b) for b in seen] == [4, 4, 2, 4, 4, 2]  # the last batch is smaller
+    epoch1, epoch2 = sum(seen[:3], []), sum(seen[3:], [])
+    assert sorted(epoch1) == sorted(epoch2) == list(range(10))  # each image once per epoch
+    assert epoch1 != epoch2  # reshuffled
+    assert h.epoch == list(range(6)) and set(h.history) == {
+        "d_loss",
+        "d_acc",
+        "g_loss",
+        "l1_loss",
+        "adv_loss",
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0.png", "3.png"]
+    h2 = small_aae.train(1, batch_size=4, sample_interval=3, x_train=x, sample_dir=tmp_path,
+                         verbose=0)  # fmt: skip
+    assert h2.epoch == [6, 7, 8] and small_aae.iterations == 9 and small_aae.epochs_trained == 3
+    grid = png_pixels(tmp_path / "6.png")
+    assert grid.shape[0] >= 500 and grid.std() > 5  # a 10x10 grid, not blank
+
+
+def test_seeded_training_repeats(batch):
+    runs = []
+    for _ in range(2):
+        aae = AAE(latent_dim=4, img_size=8, seed=7)
+        h = aae.train(1, batch_size=8, sample_interval=0, x_train=batch, verbose=0)
+        runs.append((h.history["g_loss"], aae.encode(batch), snapshot(aae.decoder)))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    for a, b in zip(runs[0][2], runs[1][2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_viz_reconstructions_and_latent_codes(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (6, 8, 8, 1))
+    p = viz.save_reconstructions(a, -a, tmp_path / "r.png", rows=2, cols=3)
+    assert png_pixels(p).std() > 5
+    with pytest.raises(ValueError, match=r"same shape"):
+        viz.save_reconstructions(a, a[:5], tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"needs 25 images"):
+        viz.save_reconstructions(a, a, tmp_path / "x.png")
+    codes, labels = rng.normal(size=(300, 3)), rng.integers(0, 10, 300)
+    assert png_pixels(viz.plot_latent_codes(codes, tmp_path / "c.png", labels)).std() > 5
+    assert (tmp_path / "c.png").is_file()
+    viz.plot_latent_codes(codes, tmp_path / "c2.png")  # no labels
+    with pytest.raises(ValueError, match=r"d >= 2. Received: \(300, 1\)"):
+        viz.plot_latent_codes(codes[:, :1], tmp_path / "c3.png")
+    with pytest.raises(ValueError, match=r"one entry per code \(300\). Received: 5"):
+        viz.plot_latent_codes(codes, tmp_path / "c3.png", labels[:5])
+
+
+def test_cli_train_aae_end_to_end(tmp_path, tiny_images, capsys):
+    data = tmp_path / "x.npy"
+    np.save(data, tiny_images)
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "aae",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--sample-interval",
+            "3",
+            "--latent-dim",
+            "3",
+            "--image-size",
+            "12",
+            "--seed",
+            "0",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    for name in (
+        "encoder.keras",
+        "decoder.keras",
+        "discriminator.keras",
+        "losses.png",
+        "training.gif",
+        "reconstructions.png",
+        "latent_codes.png",
+        "history.json",
+        "summary.json",
+    ):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "0.png",
+        "3.png",
+        "6.png",
+        "8.png",
+    ]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["batches"] == 8 and summary["epochs"] == 2
+    assert len(summary["heldout_code_std"]) == 3 and 0 <= summary["heldout_l1"] <= 2
+    assert len(json.loads((out / "history.json").read_text())["l1_loss"]) == 8
+    assert png_pixels(out / "reconstructions.png").std() > 5
+    decoder = keras.saving.load_model(out / "decoder.keras")
+    assert decoder.output_shape == (None, 12, 12, 1)
+    encoder = keras.saving.load_model(out / "encoder.keras")
+    assert encoder(np.zeros((2, 12, 12, 1))).shape == (2, 3)
+    grid = tmp_path / "grid.png"
+    assert main(["sample", str(out / "decoder.keras"), "-n", "4", "-o", str(grid)]) == 0
+    assert "trained 2 epochs (8 batches)" in capsys.readouterr().out
