@@ -10,7 +10,14 @@ from keras import ops
 
 from keras_gan import data as data_lib
 from keras_gan import viz
-from keras_gan.engine import CombinedModel, run_loop, targets
+from keras_gan.engine import (
+    AdversarialModel,
+    CheckpointMixin,
+    CombinedModel,
+    fit_adversarial,
+    run_loop,
+    targets,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -50,6 +57,51 @@ class Reparameterization(keras.layers.Layer):
         return {**super().get_config(), "seed": self.seed}
 
 
+class AAEAdversarial(AdversarialModel):
+    """The AAE's iteration as one fused `train_step` (for `AAE.fit()`).
+
+    The generator side (encoder and decoder) goes first, minimising
+    `reconstruction_weight` · L1 + `adversarial_weight` · BCE(D(codes), 1)
+    with D frozen; then D learns prior samples (label 1) against the codes
+    of the same batch from the just-updated encoder in inference mode
+    (label 0), each half weighted 0.5 — the classic loop's iteration.
+    """
+
+    generator_first = True
+
+    def __init__(self, aae, **kwargs):
+        super().__init__(
+            aae.decoder,
+            aae.discriminator,
+            latent_dim=aae.latent_dim,
+            seed_generator=aae.seed_generator,
+            **kwargs,
+        )
+        self.encoder = aae.encoder
+        self.reconstruction_weight = aae.reconstruction_weight
+        self.adversarial_weight = aae.adversarial_weight
+        self._l1 = keras.losses.MeanAbsoluteError()
+
+    @property
+    def generator_networks(self):
+        return (self.encoder, self.generator)
+
+    def generator_loss(self, real, state):
+        codes = self.encoder(real, training=True)
+        reconstruction = self.generator(codes, training=True)
+        validity = self.discriminate(codes, training=True)
+        return self.reconstruction_weight * self._l1(
+            real, reconstruction
+        ) + self.adversarial_weight * self.adversarial_loss(validity, True)
+
+    def begin_iteration(self, real):
+        prior = self.sample_latent(tf.shape(real)[0])
+        return {"prior": prior, "codes": self.encoder(real, training=False)}
+
+    def discriminator_updates(self, real, state):
+        return [[(state["prior"], True, 0.5), (state["codes"], False, 0.5)]]
+
+
 class AAECombined(CombinedModel):
     """Encoder and decoder trained through the frozen latent discriminator.
 
@@ -83,7 +135,7 @@ class AAECombined(CombinedModel):
         }
 
 
-class AAE:
+class AAE(CheckpointMixin):
     """Adversarial autoencoder, layer for layer as the MNIST document has it.
 
     An MLP encoder maps a flattened image to the mean and log-variance of a
@@ -173,6 +225,7 @@ class AAE:
             },
             optimizer=keras.optimizers.Adam(0.0002, 0.5, 0.999),
         )
+        self.adversarial_model = AAEAdversarial(self, name="aae")
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)
         self._encode_fn = tf.function(self._encode, reduce_retracing=True)
         self._decode_fn = tf.function(self._decode, reduce_retracing=True)
@@ -180,6 +233,32 @@ class AAE:
         self._d_labels = {}
 
     # ------------------------------------------------------------ networks
+
+    def get_config(self):
+        """Returns the constructor arguments, as a JSON-serialisable dict."""
+        return {
+            "latent_dim": self.latent_dim,
+            "img_size": self.img_size,
+            "channels": self.channels,
+            "seed": self.seed,
+            "reconstruction_weight": self.reconstruction_weight,
+            "adversarial_weight": self.adversarial_weight,
+        }
+
+    def networks(self):
+        """Returns the networks a checkpoint holds, by name."""
+        return {
+            "encoder": self.encoder,
+            "decoder": self.decoder,
+            "discriminator": self.discriminator,
+        }
+
+    def optimizers(self):
+        """Returns name -> (optimizer, the variables it updates)."""
+        return {
+            "discriminator": (self.discriminator.optimizer, self.discriminator.trainable_weights),
+            "autoencoder": (self.combined.optimizer, self.combined.trainable_weights),
+        }
 
     def _batch_norm(self):
         # PyTorch's BatchNorm1d defaults: running stats keep 0.9 of the old
@@ -500,6 +579,85 @@ class AAE:
         )
         self.epochs_trained += 1
         return history
+
+    def fit(
+        self,
+        x=None,
+        epochs=1,
+        batch_size=64,
+        callbacks=None,
+        steps_per_execution=1,
+        jit_compile="auto",
+        verbose="auto",
+        checkpoint_dir=None,
+        checkpoint_interval=1,
+        keep_checkpoints=3,
+        resume=False,
+        **kwargs,
+    ):
+        """Trains with Keras's `fit()`: one compiled AAE iteration per step.
+
+        The iteration is `train_iteration`'s (autoencoder through the frozen
+        D, then D on prior samples against codes), fused into one
+        `train_step` of an `AAEAdversarial` sharing this object's networks,
+        optimizers and noise streams. Batches have exactly `batch_size`
+        images (each pass's remainder is dropped).
+
+        Args:
+            x: Optional images as for `train()`. Defaults to MNIST.
+            epochs: Positive integer, passes over the data.
+            batch_size: Positive integer. Defaults to `64`.
+            callbacks: Optional list of Keras callbacks.
+            steps_per_execution: Positive integer, iterations per compiled call.
+            jit_compile: `True`, `False` or `"auto"`.
+            verbose: As in `keras.Model.fit`.
+            checkpoint_dir: Optional directory for atomic checkpoints, every
+                `checkpoint_interval` epochs and at the end.
+            checkpoint_interval: Positive integer, in epochs.
+            keep_checkpoints: Positive integer.
+            resume: Continue from the latest checkpoint; `epochs` is the total.
+            **kwargs: Passed to `keras.Model.fit`.
+
+        Returns:
+            A `keras.callbacks.History` with the epoch means of `d_loss` and
+            `g_loss`.
+
+        Example:
+
+        >>> aae = AAE(seed=0)
+        >>> history = aae.fit(epochs=1)  # doctest: +SKIP
+        """
+        epochs = data_lib.check_int("epochs", epochs)
+        batch_size = data_lib.check_int("batch_size", batch_size)
+        steps_per_execution = data_lib.check_int("steps_per_execution", steps_per_execution)
+        if x is None:
+            (x, _), _ = data_lib.load_mnist()
+        x = self.prepare(x, name="x")
+        if batch_size > len(x):
+            raise ValueError(
+                f"batch_size must not exceed the number of images ({len(x)}). "
+                f"Received: batch_size={batch_size}"
+            )
+        self.adversarial_model.compile(
+            d_optimizer=self.discriminator.optimizer,
+            g_optimizer=self.combined.optimizer,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
+        return fit_adversarial(
+            self,
+            self.adversarial_model,
+            x,
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_interval=checkpoint_interval,
+            keep_checkpoints=keep_checkpoints,
+            resume=resume,
+            **kwargs,
+        )
 
 
 def _check_weight(name, value):

@@ -281,12 +281,27 @@ class AdversarialModel(keras.Model):
         grads = tape.gradient(loss, weights)
         optimizer.apply_gradients(zip(grads, weights))
 
+    # True for families whose iteration updates the generator side first
+    # (the AAE); the state from `begin_iteration` is then drawn before it.
+    generator_first = False
+
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         # Each replica's loss is a mean over its share of the global batch and
         # optimizers sum gradients over replicas: scale so the update is the
         # one a single device would make on the global batch.
         scale = 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+        if self.generator_first:
+            g_loss = self._generator_phase(real, None, scale)
+            d_loss, _ = self._discriminator_phase(real, scale)
+        else:
+            d_loss, state = self._discriminator_phase(real, scale)
+            g_loss = self._generator_phase(real, state, scale)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _discriminator_phase(self, real, scale):
         state = None
         for _ in range(self.d_steps):
             state = self.begin_iteration(real)
@@ -305,14 +320,15 @@ class AdversarialModel(keras.Model):
                     scaled = self.d_optimizer.scale_loss(loss * scale)
                 self._update(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
                 d_losses.append(loss)
+        return tf.add_n(d_losses) / len(d_losses), state
+
+    def _generator_phase(self, real, state, scale):
         for _ in range(self.g_steps):
             with tf.GradientTape() as tape:
                 g_loss = self.generator_loss(real, state)
                 scaled = self.g_optimizer.scale_loss(g_loss * scale)
             self._update(self.g_optimizer, tape, scaled, self.generator_weights)
-        self.d_loss_tracker.update_state(tf.add_n(d_losses) / len(d_losses))
-        self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        return g_loss
 
     def call(self, z, training=None):
         return self.generator(z, training=training)
