@@ -3,8 +3,13 @@
 The public API is small and re-exported here:
 
 - `DCGAN`: the deep convolutional GAN on MNIST.
+- `GaussianGAN`: the 2-D Gaussian GAN (d2l's bce and the softmax variant).
+- `MomentsGAN`: "GAN in 50 lines", a 1-D Gaussian from uniform noise.
+- `AAE`: the adversarial autoencoder on MNIST.
 - `keras_gan.data`: `load_mnist`, image validation and loading.
 - `keras_gan.viz`: sample grids, loss curves, GIFs.
+- `keras_gan.metrics`: sample quality offline (MNIST classifier score,
+  Fréchet distance, modes; Gaussian W2 and KS test).
 """
 
 __version__ = "0.1.0"
@@ -33,8 +38,21 @@ if _keras.backend.backend() != "tensorflow":
         "in ~/.keras/keras.json) before Keras is first imported."
     )
 
-from keras_gan import data, viz  # noqa: E402
+from keras_gan import data, metrics, viz  # noqa: E402
+from keras_gan.aae import AAE  # noqa: E402
 from keras_gan.dcgan import DCGAN  # noqa: E402
 from keras_gan.engine import CombinedModel  # noqa: E402
+from keras_gan.gaussian import GaussianGAN  # noqa: E402
+from keras_gan.moments import MomentsGAN  # noqa: E402
 
-__all__ = ["DCGAN", "CombinedModel", "data", "viz", "__version__"]
+__all__ = [
+    "AAE",
+    "DCGAN",
+    "GaussianGAN",
+    "MomentsGAN",
+    "CombinedModel",
+    "data",
+    "metrics",
+    "viz",
+    "__version__",
+]

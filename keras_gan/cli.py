@@ -1,4 +1,4 @@
-"""The `keras-gan` command line: `keras-gan train|sample ...`.
+"""The `keras-gan` command line: `keras-gan train|sample|evaluate ...`.
 
 argparse lives only here. Each `train` subcommand is a function registered in
 `TRAINERS`; it builds a model from the parsed flags, trains it and writes its
@@ -128,6 +128,29 @@ def _add_dcgan_flags(p):
         help="output directory for grids, model and plots. Default: runs/dcgan",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_checkpoint_flags(p)
+
+
+def _add_checkpoint_flags(p, unit="iterations", default_interval=500):
+    p.add_argument(
+        "--checkpoint-interval",
+        type=_positive_int,
+        default=default_interval,
+        help=f"write an atomic checkpoint of the whole training state to OUT/checkpoints "
+        f"every N {unit} and at the end. Default: {default_interval}",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        type=_positive_int,
+        default=3,
+        help="checkpoints kept (older ones are pruned). Default: 3",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue from the latest checkpoint in OUT/checkpoints: {unit}, history, "
+        f"sample numbering and random streams carry on; --epochs is the total",
+    )
 
 
 def _load_user_images(args):
@@ -147,6 +170,21 @@ def _load_user_images(args):
     return x
 
 
+class _IterationCounter:
+    """A minimal callback counting the iterations a run performs."""
+
+    count = 0
+
+    def on_train_begin(self, logs=None):
+        self.count = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.count += 1
+
+    def on_train_end(self, logs=None):
+        pass
+
+
 def train_dcgan(args):
     """`keras-gan train dcgan`: trains and writes grids, model, plots, GIF."""
     from keras_gan import DCGAN, viz
@@ -163,6 +201,11 @@ def train_dcgan(args):
         x_train=x,
         sample_dir=samples,
         verbose=0 if args.quiet else 1,
+        checkpoint_dir=out / "checkpoints",
+        checkpoint_interval=args.checkpoint_interval,
+        keep_checkpoints=args.keep_checkpoints,
+        resume=args.resume,
+        callbacks=[counter := _IterationCounter()],
     )
     seconds = time.perf_counter() - start
     final = gan.save_imgs(gan.iterations)
@@ -174,17 +217,18 @@ def train_dcgan(args):
     _write_json(out / "history.json", history.history)
     summary = {
         "model": "dcgan",
-        "iterations": args.epochs,
+        "iterations": gan.iterations,
+        "iterations_this_run": counter.count,
         "batch_size": args.batch_size,
         "seconds": round(seconds, 2),
-        "ms_per_iteration": round(1000 * seconds / args.epochs, 2),
+        "ms_per_iteration": round(1000 * seconds / max(counter.count, 1), 2),
         "final_d_loss": history.history["d_loss"][-1],
         "final_g_loss": history.history["g_loss"][-1],
         "final_grid": str(final),
     }
     _write_json(out / "summary.json", summary)
     print(
-        f"keras-gan: trained {args.epochs} iterations in {seconds:.1f} s "
+        f"keras-gan: trained {counter.count} iterations in {seconds:.1f} s "
         f"({summary['ms_per_iteration']} ms/iteration). Wrote {out}/: samples/, "
         "generator.keras, discriminator.keras, losses.png, training.gif, "
         "history.json, summary.json"
@@ -192,9 +236,462 @@ def train_dcgan(args):
     return 0
 
 
+def _add_aae_flags(p):
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=10,
+        help="passes over the shuffled data (the document's full run is 200). "
+        "Default: 10, about 938 batches each on MNIST",
+    )
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=64, help="images per batch. Default: 64"
+    )
+    p.add_argument(
+        "--sample-interval",
+        type=_non_negative_int,
+        default=400,
+        help="write a 10x10 grid of decoded prior samples every N batches (0: never). Default: 400",
+    )
+    p.add_argument(
+        "--latent-dim", type=_positive_int, default=10, help="code dimensionality. Default: 10"
+    )
+    p.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=32,
+        help="square size images are resized to (bilinear). Default: 32, as the document",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="1 (grayscale) or 3 (RGB) for a folder of images. Default: 1",
+    )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        help="random seed for weights, shuffling and noise. Default: unseeded",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="your own images: a .npy/.npz array (n, H, W[, C]), uint8 0..255 "
+        "or float in [-1, 1], or a folder of image files. Default: MNIST",
+    )
+    p.add_argument(
+        "--out",
+        default="runs/aae",
+        help="output directory for grids, models and plots. Default: runs/aae",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def train_aae(args):
+    """`keras-gan train aae`: trains and writes grids, models, plots, pictures."""
+    import numpy as np
+
+    from keras_gan import AAE, data, viz
+
+    out = _prepare_out(args.out)
+    x = _load_user_images(args)
+    aae = AAE(
+        latent_dim=args.latent_dim,
+        img_size=args.image_size,
+        channels=x.shape[-1],
+        seed=args.seed,
+    )
+    samples = out / "samples"
+    start = time.perf_counter()
+    history = aae.train(
+        args.epochs,
+        batch_size=args.batch_size,
+        sample_interval=args.sample_interval,
+        x_train=x,
+        sample_dir=samples,
+        verbose=0 if args.quiet else 1,
+    )
+    seconds = time.perf_counter() - start
+    final = aae.sample_images(aae.iterations)
+    aae.encoder.save(out / "encoder.keras")
+    aae.decoder.save(out / "decoder.keras")
+    aae.discriminator.save(out / "discriminator.keras")
+    viz.plot_history(history, out / "losses.png", title="AAE losses", xlabel="batch")
+    frames = sorted(samples.glob("*.png"), key=lambda p: int(p.stem))
+    viz.make_gif(frames, out / "training.gif")
+    # Held-out pictures: MNIST's test set, or the first 1000 of the user's images.
+    if args.data is None:
+        _, (x_test, y_test) = data.load_mnist()
+    else:
+        x_test, y_test = x[:1000], None
+    originals = aae.prepare(x_test, name="x_test")
+    recon = aae.reconstruct(originals)
+    codes = aae.encode(originals)
+    n = min(50, len(originals))
+    cols = min(10, n)
+    viz.save_reconstructions(
+        originals[:n], recon[:n], out / "reconstructions.png", rows=n // cols, cols=cols
+    )
+    if args.latent_dim >= 2:
+        viz.plot_latent_codes(
+            codes, out / "latent_codes.png", labels=y_test, title="AAE codes of held-out images"
+        )
+    _write_json(out / "history.json", history.history)
+    mean, std = codes.mean(axis=0), codes.std(axis=0)
+    summary = {
+        "model": "aae",
+        "epochs": args.epochs,
+        "batches": len(history.epoch),
+        "batch_size": args.batch_size,
+        "seconds": round(seconds, 2),
+        "ms_per_batch": round(1000 * seconds / len(history.epoch), 2),
+        "final_d_loss": history.history["d_loss"][-1],
+        "final_g_loss": history.history["g_loss"][-1],
+        "heldout_l1": float(np.abs(recon - originals).mean()),
+        "heldout_code_mean": mean.round(4).tolist(),
+        "heldout_code_std": std.round(4).tolist(),
+        "prior_matched": bool(np.all(np.abs(mean) <= 0.15) and np.all(abs(std - 1) <= 0.2)),
+        "final_grid": str(final),
+    }
+    _write_json(out / "summary.json", summary)
+    print(
+        f"keras-gan: trained {args.epochs} epochs ({summary['batches']} batches) in "
+        f"{seconds:.1f} s ({summary['ms_per_batch']} ms/batch); held-out L1 "
+        f"{summary['heldout_l1']:.4f}. Wrote {out}/: samples/, encoder.keras, "
+        "decoder.keras, discriminator.keras, losses.png, training.gif, "
+        "reconstructions.png, latent_codes.png, history.json, summary.json"
+    )
+    return 0
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _finite_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _add_gaussian_flags(p):
+    p.add_argument(
+        "--variant",
+        choices=("bce", "softmax"),
+        default="bce",
+        help="bce: the d2l document (sigmoid, binary cross-entropy, lr 0.05/0.005); "
+        "softmax: the two-way softmax document (lr 0.05/0.01). Default: bce",
+    )
+    p.add_argument(
+        "--epochs", type=_positive_int, default=20, help="passes over the data. Default: 20"
+    )
+    p.add_argument("--batch-size", type=_positive_int, default=8, help="rows per batch. Default: 8")
+    p.add_argument(
+        "--latent-dim", type=_positive_int, default=2, help="noise dimensionality. Default: 2"
+    )
+    p.add_argument(
+        "--lr-d", type=_positive_float, default=None, help="D's Adam rate. Default: 0.05"
+    )
+    p.add_argument(
+        "--lr-g",
+        type=_positive_float,
+        default=None,
+        help="G's Adam rate. Default: the variant's (0.005 bce, 0.01 softmax)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        help="random seed for weights, data and noise. Default: unseeded",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="your own points: a .npy file holding an (n, d) float array. "
+        "Default: 1000 points of X·A + b, A = [[1, 2], [-0.1, 0.5]], b = [1, 2]",
+    )
+    p.add_argument(
+        "--n-generate",
+        type=_positive_int,
+        default=10000,
+        help="generated points the summary's statistics use. Default: 10000",
+    )
+    p.add_argument(
+        "--out",
+        default="runs/gaussian",
+        help="output directory for plots, models and summary. Default: runs/gaussian",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _load_points(path):
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file() or p.suffix != ".npy":
+        raise CLIError(
+            f"--data must be an existing .npy file of shape (n, d). Received: {str(p)!r}"
+        )
+    try:
+        return np.load(p, allow_pickle=False)
+    except Exception as e:
+        raise CLIError(f"could not read {str(p)!r}: {type(e).__name__}: {e}") from None
+
+
+def _rounded(a):
+    import numpy as np
+
+    return np.round(np.asarray(a, dtype=float), 4).tolist()
+
+
+def train_gaussian(args):
+    """`keras-gan train gaussian`: trains, then writes plots, models, summary."""
+    import numpy as np
+
+    from keras_gan import GaussianGAN, data, viz
+
+    out = _prepare_out(args.out)
+    if args.data is None:
+        x = data.gaussian_2d(seed=args.seed)
+        target_mean, target_cov = data.gaussian_2d_moments()
+        target = "population mean b and covariance AᵀA of X·A + b"
+    else:
+        x = data.prepare_points(_load_points(args.data), name="--data")
+        target_mean, target_cov = x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+        target = f"sample mean and covariance of {args.data}"
+    gan = GaussianGAN(
+        args.variant,
+        latent_dim=args.latent_dim,
+        data_dim=x.shape[1],
+        lr_d=args.lr_d,
+        lr_g=args.lr_g,
+        seed=args.seed,
+    )
+    start = time.perf_counter()
+    history = gan.train(
+        x, epochs=args.epochs, batch_size=args.batch_size, verbose=0 if args.quiet else 1
+    )
+    seconds = time.perf_counter() - start
+    fake = gan.generate(args.n_generate).astype(np.float64)
+    mean, cov = fake.mean(axis=0), np.atleast_2d(np.cov(fake, rowvar=False))
+    gan.generator.save(out / "generator.keras")
+    gan.discriminator.save(out / "discriminator.keras")
+    viz.plot_history(
+        history, out / "losses.png", title=f"GaussianGAN ({args.variant}) losses", xlabel="epoch"
+    )
+    if x.shape[1] == 2:
+        viz.plot_scatter_2d(
+            x, fake, out / "scatter.png", title=f"GaussianGAN ({args.variant}), real vs generated"
+        )
+    _write_json(out / "history.json", history.history)
+    iterations = args.epochs * math.ceil(len(x) / args.batch_size)
+    summary = {
+        "model": "gaussian",
+        "variant": args.variant,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr_d": gan.lr_d,
+        "lr_g": gan.lr_g,
+        "seed": args.seed,
+        "seconds": round(seconds, 2),
+        "iterations_per_second": round(iterations / seconds, 1),
+        "target": target,
+        "target_mean": _rounded(target_mean),
+        "achieved_mean": _rounded(mean),
+        "target_cov": _rounded(target_cov),
+        "achieved_cov": _rounded(cov),
+        "max_abs_mean_error": round(float(np.abs(mean - target_mean).max()), 4),
+        "max_abs_cov_error": round(float(np.abs(cov - target_cov).max()), 4),
+        "n_generated": args.n_generate,
+        "final_d_loss": history.history["d_loss"][-1],
+        "final_g_loss": history.history["g_loss"][-1],
+    }
+    _write_json(out / "summary.json", summary)
+    print(
+        f"keras-gan: trained {args.epochs} epochs ({iterations} iterations) in {seconds:.1f} s; "
+        f"max |mean error| {summary['max_abs_mean_error']}, max |cov error| "
+        f"{summary['max_abs_cov_error']}. Wrote {out}/: losses.png"
+        + (", scatter.png" if x.shape[1] == 2 else "")
+        + ", generator.keras, discriminator.keras, history.json, summary.json"
+    )
+    return 0
+
+
+def _add_moments_flags(p):
+    p.add_argument(
+        "--preprocess",
+        choices=("raw", "diffs", "variances", "moments"),
+        default="moments",
+        help="what D sees of each minibatch: the raw values, values and (x - mean), "
+        "values and (x - mean)^2, or the 4 moments. Default: moments",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=5000,
+        help="epochs of d-steps D updates and g-steps G updates. Default: 5000, the document's",
+    )
+    p.add_argument("--d-steps", type=_positive_int, default=20, help="D updates per epoch")
+    p.add_argument("--g-steps", type=_positive_int, default=20, help="G updates per epoch")
+    p.add_argument(
+        "--print-interval",
+        type=_non_negative_int,
+        default=100,
+        help="print the document's progress line every N epochs (0: never). Default: 100",
+    )
+    p.add_argument(
+        "--minibatch-size",
+        type=_positive_int,
+        default=500,
+        help="values D reads as one example. Default: 500",
+    )
+    p.add_argument("--data-mean", type=_finite_float, default=4.0, help="real mean. Default: 4")
+    p.add_argument(
+        "--data-stddev", type=_positive_float, default=1.25, help="real std. Default: 1.25"
+    )
+    p.add_argument(
+        "--init",
+        choices=("pytorch", "keras"),
+        default="pytorch",
+        help="weight initialisation: PyTorch's nn.Linear default (the document's) "
+        "or Keras's Dense default. Default: pytorch",
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="one-sided label smoothing: D's target for real minibatches is 1 - this, "
+        "in [0, 0.5). Default: 0 (the document's)",
+    )
+    p.add_argument(
+        "--d-weight-decay",
+        type=_positive_float,
+        default=None,
+        help="decoupled weight decay of D's SGD (keeps its sigmoid units from "
+        "saturating). Default: none (the document's)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        help="random seed for weights, data and noise. Default: unseeded",
+    )
+    p.add_argument(
+        "--n-generate",
+        type=_positive_int,
+        default=10000,
+        help="generated values the summary and histogram use. Default: 10000",
+    )
+    p.add_argument(
+        "--out",
+        default="runs/moments",
+        help="output directory for plots, models and summary. Default: runs/moments",
+    )
+    p.add_argument("--quiet", action="store_true", help="print no progress lines")
+
+
+def train_moments(args):
+    """`keras-gan train moments`: trains, then writes plots, models, summary."""
+    import numpy as np
+
+    from keras_gan import MomentsGAN, viz
+
+    out = _prepare_out(args.out)
+    gan = MomentsGAN(
+        preprocess=args.preprocess,
+        data_mean=args.data_mean,
+        data_stddev=args.data_stddev,
+        seed=args.seed,
+        minibatch_size=args.minibatch_size,
+        init=args.init,
+        label_smoothing=args.label_smoothing,
+        d_weight_decay=args.d_weight_decay,
+    )
+    start = time.perf_counter()
+    history = gan.train(
+        epochs=args.epochs,
+        d_steps=args.d_steps,
+        g_steps=args.g_steps,
+        print_interval=0 if args.quiet else args.print_interval,
+    )
+    seconds = time.perf_counter() - start
+    fake = gan.generate(args.n_generate).astype(np.float64)
+    real = gan.real_samples(args.n_generate)
+    gan.generator.save(out / "generator.keras")
+    gan.discriminator.save(out / "discriminator.keras")
+    h = history.history
+    viz.plot_histogram_1d(
+        real,
+        fake,
+        out / "histogram.png",
+        args.data_mean,
+        args.data_stddev,
+        title=f"MomentsGAN ({args.preprocess}) after {args.epochs} epochs",
+    )
+    viz.plot_stats_over_training(
+        history.epoch,
+        h["fake_mean"],
+        h["fake_std"],
+        out / "stats.png",
+        args.data_mean,
+        args.data_stddev,
+        title=f"MomentsGAN ({args.preprocess}): generated minibatch mean and std",
+    )
+    viz.plot_history(
+        {k: h[k] for k in ("d_real_error", "d_fake_error", "g_error")},
+        out / "losses.png",
+        title=f"MomentsGAN ({args.preprocess}) errors",
+        xlabel="epoch",
+    )
+    _write_json(out / "history.json", h)
+    summary = {
+        "model": "moments",
+        "preprocess": args.preprocess,
+        "init": args.init,
+        "label_smoothing": args.label_smoothing,
+        "d_weight_decay": args.d_weight_decay,
+        "epochs": args.epochs,
+        "d_steps": args.d_steps,
+        "g_steps": args.g_steps,
+        "minibatch_size": args.minibatch_size,
+        "seed": args.seed,
+        "seconds": round(seconds, 2),
+        "target_mean": args.data_mean,
+        "achieved_mean": round(float(fake.mean()), 4),
+        "target_std": args.data_stddev,
+        "achieved_std": round(float(fake.std()), 4),
+        "abs_mean_error": round(abs(float(fake.mean()) - args.data_mean), 4),
+        "abs_std_error": round(abs(float(fake.std()) - args.data_stddev), 4),
+        "n_generated": args.n_generate,
+    }
+    _write_json(out / "summary.json", summary)
+    print(
+        f"keras-gan: trained {args.epochs} epochs in {seconds:.1f} s; generated mean "
+        f"{summary['achieved_mean']} (target {args.data_mean}), std {summary['achieved_std']} "
+        f"(target {args.data_stddev}). Wrote {out}/: histogram.png, stats.png, losses.png, "
+        "generator.keras, discriminator.keras, history.json, summary.json"
+    )
+    return 0
+
+
 # name -> (flag adder, runner, help)
 TRAINERS = {
     "dcgan": (_add_dcgan_flags, train_dcgan, "the DCGAN on MNIST (or your images)"),
+    "aae": (_add_aae_flags, train_aae, "the adversarial autoencoder on MNIST (or your images)"),
+    "gaussian": (_add_gaussian_flags, train_gaussian, "the 2-D Gaussian GAN (bce or softmax)"),
+    "moments": (_add_moments_flags, train_moments, "the 50-line GAN on a 1-D Gaussian"),
 }
 
 
@@ -244,6 +741,65 @@ def sample(args):
     return 0
 
 
+# ------------------------------------------------------------------ evaluate
+
+
+def _generate_images(model, n, seed):
+    """Draws `n` images from a generator model, 500 per call, inference mode."""
+    import keras
+    import numpy as np
+
+    latent_dim = model.inputs[0].shape[-1]
+    z = keras.random.normal((n, latent_dim), seed=seed)
+    return np.concatenate(
+        [np.asarray(model(z[i : i + 500], training=False)) for i in range(0, n, 500)]
+    )
+
+
+def evaluate(args):
+    """`keras-gan evaluate`: MNIST quality figures of a generator or samples."""
+    p = Path(args.source)
+    if p.is_dir():
+        if not (p / "generator.keras").is_file():
+            raise CLIError(f"the run directory {str(p)!r} holds no generator.keras")
+        p = p / "generator.keras"
+    if not p.exists():
+        raise CLIError(f"not found: {str(p)!r}")
+    from keras_gan import data, metrics  # after the path checks: TensorFlow loads slowly
+
+    if p.suffix == ".keras":
+        images = _generate_images(load_generator(p), args.n, args.seed)
+        what = f"{args.n} samples of {p}"
+    elif p.suffix in (".npy", ".npz"):
+        images = data.load_images(p)
+        if args.n < len(images):
+            images = images[: args.n]
+        what = f"{len(images)} images of {p}"
+    else:
+        raise CLIError(
+            f"expected a generator .keras file, a .npy/.npz of images or a run directory, "
+            f"got {str(p)!r}"
+        )
+    try:
+        quality = metrics.image_quality(images, reference=args.reference)
+    except ValueError as e:
+        raise CLIError(f"cannot score {what}: {e}") from None
+    if args.json:
+        print(json.dumps({"source": str(p), "reference": args.reference, **quality}))
+        return 0
+    shares = " ".join(f"{d}:{s:.2f}" for d, s in enumerate(quality["shares"]))
+    print(
+        f"keras-gan: quality of {what} (MNIST classifier, Fréchet reference: "
+        f"MNIST {args.reference} set)\n"
+        f"  classifier score  {quality['classifier_score']:.3f}   (1..10, higher is better)\n"
+        f"  Fréchet distance  {quality['frechet_distance']:.3f}   (0 is best)\n"
+        f"  modes             {quality['modes']} / 10   "
+        f"(entropy {quality['mode_entropy']:.3f} nats, ln 10 = 2.303)\n"
+        f"  digit shares      {shares}"
+    )
+    return 0
+
+
 # ---------------------------------------------------------------------- main
 
 
@@ -274,6 +830,32 @@ def build_parser():
     )
     s.add_argument("--seed", type=_non_negative_int, default=None, help="noise seed")
     s.set_defaults(run=sample)
+    e = commands.add_parser(
+        "evaluate",
+        help="print MNIST quality figures of a generator or of samples",
+        description="Print the classifier score, Fréchet distance and modes (keras_gan.metrics) "
+        "of a generator .keras file, a .npy/.npz of images or a run directory's generator.",
+    )
+    e.add_argument(
+        "source",
+        help="generator .keras file, .npy/.npz of images (n, 28|32, 28|32[, 1]), "
+        "or a run directory holding generator.keras",
+    )
+    e.add_argument(
+        "-n",
+        type=_positive_int,
+        default=10000,
+        help="samples to draw (or the first N images of an array). Default: 10000",
+    )
+    e.add_argument(
+        "--reference",
+        choices=("test", "train"),
+        default="test",
+        help="MNIST set the Fréchet distance compares with. Default: test",
+    )
+    e.add_argument("--seed", type=_non_negative_int, default=None, help="noise seed")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(run=evaluate)
     return parser
 
 

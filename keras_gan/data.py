@@ -132,6 +132,32 @@ def check_int(name, value, minimum=1):
     return int(value)
 
 
+def check_writable_dir(path, name):
+    """Creates directory `path` if needed and checks it can be written to.
+
+    Called before training starts, so a bad output path fails at once
+    instead of after the first hour.
+
+    Returns:
+        The path as a `pathlib.Path`.
+
+    Raises:
+        ValueError: naming the argument, the path and the reason.
+    """
+    p = Path(path).expanduser()
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / f".keras_gan_write_test{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(
+            f"{name} must be a writable directory. Received: {name}={str(path)!r} "
+            f"({e.strerror or e})"
+        ) from None
+    return p
+
+
 def prepare_images(x, img_shape, name="x_train"):
     """Validates images and scales them to float32 in [-1, 1].
 
@@ -286,3 +312,131 @@ def _load_image_folder(folder, img_shape):
             raise ValueError(f"Could not read image {str(f)!r}: {type(e).__name__}: {e}") from None
     x = np.stack(images)
     return x if img_shape[-1] != 1 else x[..., None]
+
+
+def resize_images(x, size):
+    """Resizes images bilinearly, as torchvision's `Resize` does when enlarging.
+
+    Half-pixel centres and no antialiasing (`tf.image.resize` with
+    `method="bilinear"`), which is what PIL's bilinear filter and
+    `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`
+    compute when upsampling, e.g. MNIST's 28x28 to the AAE's 32x32. Values
+    are interpolated, so images in [-1, 1] stay in [-1, 1].
+
+    Args:
+        x: Float array of images `(n, H, W, C)`.
+        size: Positive integer (square output) or a pair `(height, width)`.
+
+    Returns:
+        A float32 NumPy array `(n, height, width, C)`.
+
+    Raises:
+        ValueError: for a size that is not one or two positive integers, or
+            an array that is not 4-D.
+
+    Example:
+
+    >>> import numpy as np
+    >>> resize_images(np.zeros((2, 28, 28, 1), "float32"), 32).shape
+    (2, 32, 32, 1)
+    """
+    import tensorflow as tf
+
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        height, width = (check_int("size", s) for s in size)
+    else:
+        height = width = check_int("size", size)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"resize_images needs images (n, H, W, C). Received: shape {x.shape}")
+    out = np.empty((x.shape[0], height, width, x.shape[-1]), dtype=np.float32)
+    for i in range(0, len(x), 4096):  # bounded memory for big arrays
+        chunk = tf.image.resize(x[i : i + 4096], (height, width), method="bilinear")
+        out[i : i + 4096] = chunk.numpy()
+    return out
+
+
+# ------------------------------------------------------------- Gaussians
+
+# The Gaussian GAN documents' real data: X·A + b with X ~ N(0, I), 1000 x 2,
+# so the target has mean b and covariance AᵀA = [[1.01, 1.95], [1.95, 4.25]].
+GAUSSIAN_2D_A = np.array([[1.0, 2.0], [-0.1, 0.5]])
+GAUSSIAN_2D_B = np.array([1.0, 2.0])
+GAUSSIAN_2D_N = 1000
+
+
+def gaussian_2d(n=GAUSSIAN_2D_N, seed=None, A=GAUSSIAN_2D_A, b=GAUSSIAN_2D_B):
+    """Samples the Gaussian GAN documents' data: `X·A + b`, `X ~ N(0, I)`.
+
+    Args:
+        n: Positive integer, number of points. Defaults to `1000`.
+        seed: Optional integer seed of the NumPy generator.
+        A: `(k, d)` matrix. Defaults to `[[1, 2], [-0.1, 0.5]]`.
+        b: Length-`d` offset. Defaults to `[1, 2]`.
+
+    Returns:
+        A float32 array `(n, d)` whose population mean is `b` and covariance
+        `AᵀA` (see `gaussian_2d_moments`).
+
+    Example:
+
+    >>> gaussian_2d(5, seed=0).shape
+    (5, 2)
+    """
+    n = check_int("n", n)
+    A, b = np.asarray(A, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if A.ndim != 2 or b.shape != (A.shape[1],):
+        raise ValueError(
+            f"A must be a (k, d) matrix and b a length-d vector. Received: A of shape "
+            f"{A.shape}, b of shape {b.shape}"
+        )
+    x = np.random.default_rng(seed).normal(size=(n, A.shape[0]))
+    return (x @ A + b).astype(np.float32)
+
+
+def gaussian_2d_moments(A=GAUSSIAN_2D_A, b=GAUSSIAN_2D_B):
+    """Returns the target `(mean, covariance)` = `(b, AᵀA)` as float64 arrays."""
+    A = np.asarray(A, dtype=np.float64)
+    return np.asarray(b, dtype=np.float64), A.T @ A
+
+
+def prepare_points(x, dim=None, name="data", min_rows=1):
+    """Validates a real-valued point cloud `(n, d)` and returns it as float32.
+
+    Args:
+        x: Array-like `(n, d)` of integers or floats.
+        dim: Optional integer `d` the model expects.
+        name: Name used in error messages.
+        min_rows: Smallest accepted `n` (a batch size, say).
+
+    Returns:
+        A float32 NumPy array `(n, d)`.
+
+    Raises:
+        ValueError: for a non-numeric, boolean or complex dtype, a shape
+            other than `(n, dim)`, fewer than `min_rows` rows, or NaN or
+            infinite values; the message shows what was received.
+    """
+    try:
+        x = np.asarray(x)
+    except Exception as e:
+        raise ValueError(f"{name} must be a numeric array (n, d): {e}") from None
+    if x.dtype == bool or not (
+        np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+    ):
+        raise ValueError(f"{name} must hold real numbers (float). Received: dtype {x.dtype}")
+    if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
+        want = f"(n, {dim})" if dim is not None else "(n, d)"
+        raise ValueError(f"{name} must have shape {want}. Received: shape {x.shape}")
+    if x.shape[0] < min_rows:
+        raise ValueError(
+            f"{name} needs at least {min_rows} rows (one batch). Received: {x.shape[0]} rows"
+        )
+    x = x.astype(np.float32)
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise ValueError(
+            f"{name} holds {int(x.size - finite.sum())} NaN or infinite values; "
+            "clean or drop those rows first."
+        )
+    return x

@@ -209,6 +209,8 @@ def test_cli_file_errors_exit_2_in_one_line(tmp_path, run_dir, capsys):
                 str(tmp_path / "o2"),
                 "--latent-dim",
                 "7",
+                "--epochs",
+                "2",
                 "--resume",
                 "--quiet",
             ],

@@ -50,7 +50,12 @@ def test_checkpoints_are_pruned_and_latest_points_to_newest(tiny_images, tmp_pat
     manifest = json.loads((tmp_path / "ckpt-00000007" / "manifest.json").read_text())
     meta = manifest["meta"]
     assert meta["class"] == "DCGAN" and meta["iterations"] == 7
-    assert meta["config"] == {"latent_dim": 6, "img_shape": [8, 8, 1], "seed": 0}
+    assert meta["config"] == {
+        "latent_dim": 6,
+        "img_shape": [8, 8, 1],
+        "seed": 0,
+        "mixed_precision": False,
+    }
     assert len(meta["history"]["d_loss"]) == 7
 
 

@@ -142,3 +142,109 @@ def test_scripts_wrapper_runs(tmp_path, tiny_images):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "r" / "generator.keras").is_file()
+
+
+def test_train_resume_continues_to_the_total(tmp_path, tiny_images):
+    data = tmp_path / "x.npy"
+    np.save(data, tiny_images)
+    base = [
+        "train",
+        "dcgan",
+        "--batch-size",
+        "8",
+        "--latent-dim",
+        "6",
+        "--seed",
+        "0",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "run"),
+        "--quiet",
+        "--checkpoint-interval",
+        "2",
+        "--save-interval",
+        "0",
+    ]
+    assert main([*base, "--epochs", "3"]) == 0
+    assert main([*base, "--epochs", "5", "--resume"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["iterations"] == 5 and summary["iterations_this_run"] == 2
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history["g_loss"]) == 5
+    assert (tmp_path / "run" / "checkpoints" / "latest").read_text().strip() == "ckpt-00000005"
+
+
+def test_train_gaussian_end_to_end(tmp_path, capsys):
+    out = tmp_path / "g"
+    argv = ["train", "gaussian", "--variant", "softmax", "--epochs", "2", "--batch-size", "50"]
+    assert main([*argv, "--seed", "0", "--n-generate", "500", "--out", str(out), "--quiet"]) == 0
+    for name in ("losses.png", "scatter.png", "generator.keras", "discriminator.keras"):
+        assert (out / name).stat().st_size > 0, name
+    assert png_pixels(out / "scatter.png").std() > 10
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["target_mean"] == [1.0, 2.0] and len(summary["achieved_cov"]) == 2
+    assert summary["seconds"] > 0 and summary["max_abs_cov_error"] >= 0
+    assert len(json.loads((out / "history.json").read_text())["d_loss"]) == 2
+    assert "max |cov error|" in capsys.readouterr().out
+    # Own points of another dimension; the target is then their sample moments.
+    points = tmp_path / "p.npy"
+    np.save(points, np.random.default_rng(0).normal(size=(64, 3)))
+    assert (
+        main(
+            [
+                "train",
+                "gaussian",
+                "--data",
+                str(points),
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "h"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert len(json.loads((tmp_path / "h" / "summary.json").read_text())["target_mean"]) == 3
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.full((10, 2), np.nan))
+    assert main(["train", "gaussian", "--data", str(bad), "--out", str(tmp_path / "b")]) == 2
+    assert "NaN or infinite" in capsys.readouterr().err
+
+
+def test_train_moments_end_to_end(tmp_path, capsys):
+    out = tmp_path / "m"
+    argv = ["train", "moments", "--epochs", "3", "--d-steps", "2", "--g-steps", "2"]
+    argv += ["--minibatch-size", "50", "--print-interval", "1", "--seed", "0", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Epoch 0: D (" in printed and "Epoch 2: D (" in printed
+    for name in (
+        "histogram.png",
+        "stats.png",
+        "losses.png",
+        "generator.keras",
+        "discriminator.keras",
+    ):
+        assert (out / name).stat().st_size > 0, name
+        if name.endswith(".png"):
+            assert png_pixels(out / name).std() > 5, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["target_mean"], summary["target_std"]) == (4.0, 1.25)
+    assert {"achieved_mean", "achieved_std", "seconds"} <= set(summary)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "moments", "--preprocess", "cubes"], "invalid choice: 'cubes'"),
+        (["train", "gaussian", "--variant", "wgan"], "invalid choice: 'wgan'"),
+        (["train", "gaussian", "--lr-d", "0"], "expected a positive number, got '0'"),
+        (["train", "moments", "--data-stddev", "-1"], "expected a positive number, got '-1'"),
+    ],
+)
+def test_gaussian_and_moments_bad_flags(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
