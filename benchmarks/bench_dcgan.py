@@ -31,6 +31,35 @@ def gflop_per_iteration(batch):
     return batch * (g + 3 * g + 3 * d * 2 + 3 * d)
 
 
+def fused_variant(gan, dataset, iterations, jit, spe):
+    """`iterations` fused iterations through Keras's fit()."""
+    model = AdversarialModel(gan.generator, gan.discriminator, gan.latent_dim, gan.seed_generator)
+    model.compile(
+        d_optimizer=gan.discriminator.optimizer,
+        g_optimizer=gan.combined.optimizer,
+        jit_compile=jit,
+        steps_per_execution=spe,
+    )
+    build_optimizers(model)
+
+    def fused():
+        model.fit(dataset, epochs=1, steps_per_epoch=iterations, verbose=0)
+
+    return fused
+
+
+def mixed_variants(x, batch, iterations):
+    """The fused step with DCGAN(mixed_precision=True): bfloat16 on a CPU."""
+    gan = DCGAN(seed=0, mixed_precision=True)
+    dataset = make_dataset(x, batch, seed=0).repeat()
+    return {
+        f"keras fused fit, mixed bfloat16, XLA {'on' if jit else 'off'}, spe 8": fused_variant(
+            gan, dataset, iterations, jit, 8
+        )
+        for jit in (False, True)
+    }
+
+
 def keras_variants(gan, x, batch, iterations):
     """Returns name -> callable running `iterations` iterations."""
     rng = np.random.default_rng(0)
@@ -43,21 +72,9 @@ def keras_variants(gan, x, batch, iterations):
     dataset = make_dataset(x, batch, seed=0).repeat()
     for jit in (False, True):
         for spe in (1, 8):
-            model = AdversarialModel(
-                gan.generator, gan.discriminator, gan.latent_dim, gan.seed_generator
+            variants[f"keras fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused_variant(
+                gan, dataset, iterations, jit, spe
             )
-            model.compile(
-                d_optimizer=gan.discriminator.optimizer,
-                g_optimizer=gan.combined.optimizer,
-                jit_compile=jit,
-                steps_per_execution=spe,
-            )
-            build_optimizers(model)
-
-            def fused(model=model):
-                model.fit(dataset, epochs=1, steps_per_epoch=iterations, verbose=0)
-
-            variants[f"keras fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused
     return variants
 
 
@@ -147,6 +164,7 @@ def main():
     parser.add_argument("--iterations", type=int, default=40, help="per timed round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-mixed", action="store_true", help="skip the bfloat16 rows")
     args = parser.parse_args()
     b, n = args.batch_size, args.iterations
 
@@ -154,6 +172,8 @@ def main():
     x = prepare_images(x_train[:20000], (28, 28, 1))
     gan = DCGAN(seed=0)
     variants = keras_variants(gan, x, b, n)
+    if not args.no_mixed:
+        variants.update(mixed_variants(x, b, n))
     if not args.no_torch:
         variants["pytorch 2.13 (channels-last)"] = torch_variant(b, n, x, True)
         variants["pytorch 2.13 (contiguous)"] = torch_variant(b, n, x, False)

@@ -1,15 +1,25 @@
-"""GaussianGAN's classic loop against a naive Keras port and the PyTorch document.
+"""GaussianGAN's classic loop and fused fit() against a naive Keras port and PyTorch.
 
-All three run the d2l document's iteration (one D step on a real batch and
-G(z), one G step through the frozen D) on the same 1000 points, batch 8, in
-one process, alternating rounds so machine noise hits all three:
+All run the d2l document's iteration (one D step on a real batch and G(z),
+one G step through the frozen D) on the same 1000 points, batch 8, in one
+process, alternating rounds so machine noise hits all of them:
 
-- keras_gan: `GaussianGAN.train` (D step = ONE train_on_batch on [real;
-  G(z)], G(z) from a concrete function; G step = combined.train_on_batch).
+- keras_gan train(): `GaussianGAN.train` (D step = ONE train_on_batch on
+  [real; G(z)], G(z) from a concrete function; G step =
+  combined.train_on_batch).
+- keras_gan fit(): `GaussianGAN.fit`, the same iteration fused into one
+  compiled `train_step` (`GaussianAdversarial`), with `jit_compile` False /
+  True and `steps_per_execution` 1 / 125 (125 = one epoch of 1000 rows at
+  batch 8 per compiled call). Each round is one `fit()` call, its setup
+  (tf.data pipeline, callbacks) included; the first call's tracing is not.
 - naive Keras 3 port: what a DCGAN-style port writes: `generator.predict(z)`
   every iteration, then D.train_on_batch on the real and on the fake batch,
   then combined.train_on_batch.
 - PyTorch: the d2l document's `update_D` / `update_G` code.
+
+Iterations/s are medians over rounds; the last column is the ratio to the
+PyTorch document's median. Target (issue 7): train() >= 300 it/s; fused
+fit() >= 2x PyTorch.
 
     python benchmarks/bench_gaussian.py --rounds 5 --iterations 250
 
@@ -48,6 +58,27 @@ def naive_port(seed):
             d_fake = D.train_on_batch(fake, zeros)
             combined.train_on_batch(z, ones)
         return 0.5 * (d_real + d_fake)
+
+    return run
+
+
+PYTORCH = "PyTorch d2l document"
+
+
+def fused_runner(seed, x, epochs, jit_compile, steps_per_execution):
+    """`GaussianGAN.fit` for `epochs` epochs per call, one object per setting
+    (each compiles once, on the warm-up call)."""
+    gan = GaussianGAN(seed=seed)
+
+    def run():
+        gan.fit(
+            x,
+            epochs=epochs,
+            batch_size=8,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            verbose=0,
+        )
 
     return run
 
@@ -110,15 +141,18 @@ def main():
     epochs = max(1, args.iterations // 125)  # 1000 points / batch 8 = 125 iterations per epoch
     ours = GaussianGAN(seed=args.seed)
     runners = {
-        "keras_gan GaussianGAN.train": lambda: ours.train(x, epochs=epochs, verbose=0),
-        "naive Keras 3 port (predict)": (lambda run: lambda: run(x, epochs * 125))(
-            naive_port(args.seed)
-        ),
+        "keras_gan train()": lambda: ours.train(x, epochs=epochs, verbose=0),
     }
+    for jit in (False, True):
+        for spe in (1, 125):
+            runners[f"keras_gan fit() jit={jit!s:5s} spe={spe}"] = fused_runner(
+                args.seed, x, epochs, jit, spe
+            )
+    runners["naive Keras 3 port (predict)"] = (lambda run: lambda: run(x, epochs * 125))(
+        naive_port(args.seed)
+    )
     try:
-        runners["PyTorch d2l document"] = (lambda run: lambda: run(x, epochs * 125))(
-            pytorch_document(args.seed)
-        )
+        runners[PYTORCH] = (lambda run: lambda: run(x, epochs * 125))(pytorch_document(args.seed))
     except ImportError:
         print("(torch not installed: PyTorch column skipped; pip install '.[bench]')")
     for fn in runners.values():  # warm up: trace, build
@@ -134,15 +168,13 @@ def main():
         f"GaussianGAN (d2l, batch 8): {args.rounds} rounds x {epochs * 125} iterations, "
         f"{os.cpu_count()} CPUs, load average {load:.1f}"
     )
-    ref = statistics.median(rates["keras_gan GaussianGAN.train"])
-    print(
-        f"{'loop':32s} {'iterations/s (median)':>22s} {'min':>7s} {'max':>7s}"
-        f" {'keras_gan / this':>17s}"
-    )
+    ref = statistics.median(rates[PYTORCH]) if PYTORCH in rates else None
+    print(f"{'loop':34s} {'iterations/s (median)':>22s} {'min':>7s} {'max':>7s} {'x PyTorch':>10s}")
     for name, rs in rates.items():
         med = statistics.median(rs)
-        print(f"{name:32s} {med:22.0f} {min(rs):7.0f} {max(rs):7.0f} {ref / med:17.2f}")
-    print("target: keras_gan >= 300 iterations/s (issue 7)")
+        ratio = f"{med / ref:10.2f}" if ref else f"{'-':>10s}"
+        print(f"{name:34s} {med:22.0f} {min(rs):7.0f} {max(rs):7.0f} {ratio}")
+    print("targets (issue 7): train() >= 300 iterations/s; fused fit() >= 2x PyTorch")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ if _keras.backend.backend() != "tensorflow":
 from keras_gan import data, metrics, viz  # noqa: E402
 from keras_gan.aae import AAE  # noqa: E402
 from keras_gan.dcgan import DCGAN  # noqa: E402
+from keras_gan.distribute import train_distributed  # noqa: E402
 from keras_gan.engine import CombinedModel  # noqa: E402
 from keras_gan.gaussian import GaussianGAN  # noqa: E402
 from keras_gan.moments import MomentsGAN  # noqa: E402
@@ -51,6 +52,7 @@ __all__ = [
     "GaussianGAN",
     "MomentsGAN",
     "CombinedModel",
+    "train_distributed",
     "data",
     "metrics",
     "viz",

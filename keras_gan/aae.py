@@ -510,6 +510,10 @@ class AAE(CheckpointMixin):
         sample_dir="images",
         verbose=1,
         callbacks=None,
+        checkpoint_dir=None,
+        checkpoint_interval=1,
+        keep_checkpoints=3,
+        resume=False,
     ):
         """Trains with the document's loop: true epochs over shuffled data.
 
@@ -532,6 +536,16 @@ class AAE(CheckpointMixin):
             verbose: `1` shows a progress bar per batch, `0` is silent.
             callbacks: Optional list of `keras.callbacks.Callback`, called
                 after every batch (see `keras_gan.engine.run_loop`).
+            checkpoint_dir: Optional directory for atomic checkpoints of the
+                whole training state (see `keras_gan.checkpoint`), written at
+                the end of every `checkpoint_interval`-th epoch and at the
+                end.
+            checkpoint_interval: Positive integer, in epochs. Defaults to `1`.
+            keep_checkpoints: Positive integer, checkpoints kept. Defaults
+                to `3`.
+            resume: If `True`, continue from the latest checkpoint in
+                `checkpoint_dir` (if there is one) with the same data and
+                batch size; `epochs` is then the total length of the run.
 
         Returns:
             A `keras.callbacks.History` whose `history` holds the per-batch
@@ -554,10 +568,46 @@ class AAE(CheckpointMixin):
                 f"batch_size must not exceed the number of images ({len(x)}). "
                 f"Received: batch_size={batch_size}"
             )
+        if sample_interval:
+            data_lib.check_writable_dir(sample_dir, "sample_dir")
+        checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
+        keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)
+        if resume and checkpoint_dir is None:
+            raise ValueError("resume=True needs a checkpoint_dir to resume from.")
+        if checkpoint_dir is not None:
+            data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
         self.sample_dir = os.fspath(sample_dir)
         steps = math.ceil(len(x) / batch_size)
+        previous = None
+        if resume:
+            meta = self.restore_checkpoint(checkpoint_dir)
+            if meta is not None:
+                if meta.get("epochs") is not None:
+                    raise ValueError(
+                        f"The checkpoint in {str(checkpoint_dir)!r} comes from fit(), not "
+                        "train(); resume it with fit(..., resume=True)."
+                    )
+                previous = meta["history"]
+                self.epochs_trained = self.iterations // steps
+                epochs = epochs - self.epochs_trained
+                if epochs <= 0:  # the run is complete already
+                    history = keras.callbacks.History()
+                    history.history = previous
+                    return history
         start = self.iterations
         order = None
+        state = {}
+        hooks = [(sample_interval, self.sample_images)]
+        if checkpoint_dir is not None:
+
+            def checkpoint(i):
+                done = i - start + 1
+                if done % steps == 0 and (done // steps) % checkpoint_interval == 0:
+                    self.save_checkpoint(
+                        checkpoint_dir, state["history"].history, keep_checkpoints
+                    )
+
+            hooks.append((1, checkpoint))
 
         def step(i):
             nonlocal order
@@ -572,12 +622,16 @@ class AAE(CheckpointMixin):
             step,
             epochs * steps,
             start=start,
-            hooks=[(sample_interval, self.sample_images)],
+            history=previous,
+            hooks=hooks,
             callbacks=callbacks,
             verbose=verbose,
             unit_name="batch",
+            on_start=lambda h: state.update(history=h),
         )
         self.epochs_trained += 1
+        if checkpoint_dir is not None and epochs % checkpoint_interval:
+            self.save_checkpoint(checkpoint_dir, history.history, keep_checkpoints)
         return history
 
     def fit(

@@ -45,7 +45,7 @@ def _prepare_out(out):
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".keras_gan_write_test"
+        probe = out / f".keras_gan_write_test{os.getpid()}"  # workers may share OUT
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
@@ -66,6 +66,179 @@ def _print_devices():
 
     devices = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]
     print(f"keras-gan: devices: {', '.join(devices)}", flush=True)
+
+
+DISTRIBUTE_HELP = (
+    "how to train: none, the classic loop on one device; mirrored, "
+    "tf.distribute.MirroredStrategy over this machine's GPUs (or its CPU); "
+    "multi-worker, MultiWorkerMirroredStrategy over the machines listed in the TF_CONFIG "
+    "environment variable (start the same command on every machine). mirrored and "
+    "multi-worker run the fused fit() step in keras_gan.distribute.train_distributed, "
+    "splitting each batch of --batch-size over all replicas (for dcgan, --epochs still "
+    "counts iterations; for aae, passes over the data, logged as epoch means); only the "
+    "chief writes files. Default: none"
+)
+
+
+def _add_device_flags(p, mixed_precision=True):
+    p.add_argument(
+        "--distribute",
+        choices=("none", "mirrored", "multi-worker"),
+        default="none",
+        help=DISTRIBUTE_HELP,
+    )
+    if mixed_precision:
+        p.add_argument(
+            "--mixed-precision",
+            action="store_true",
+            help="compute in float16 on a GPU (with loss scaling) or bfloat16 on a CPU, "
+            "keeping float32 weights",
+        )
+    p.add_argument(
+        "--xla",
+        action="store_true",
+        help="compile the fused training step with XLA (jit_compile); needs --distribute "
+        "mirrored or multi-worker",
+    )
+
+
+def _check_tf_config():
+    """Validates TF_CONFIG for --distribute multi-worker; returns (type, index, n)."""
+    text = os.environ.get("TF_CONFIG")
+    example = (
+        'e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+        '"task": {"type": "worker", "index": 0}}\''
+    )
+    if not text:
+        raise CLIError(
+            "--distribute multi-worker reads the cluster from TF_CONFIG, which is not set; "
+            + example
+        )
+    try:
+        config = json.loads(text)
+    except ValueError as e:
+        raise CLIError(f"TF_CONFIG is not valid JSON ({e}); {example}") from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    ok = (
+        isinstance(cluster, dict)
+        and cluster
+        and all(
+            isinstance(a, list) and a and all(isinstance(h, str) and ":" in h for h in a)
+            for a in cluster.values()
+        )
+        and isinstance(task, dict)
+        and task.get("type") in cluster
+        and isinstance(task.get("index"), int)
+        and 0 <= task["index"] < len(cluster[task["type"]])
+    )
+    if not ok:
+        raise CLIError(
+            "TF_CONFIG must hold a cluster (job name -> list of host:port) and this "
+            f"process's task (a job of the cluster and an index into it). Received: {text}; "
+            f"{example}"
+        )
+    return task["type"], task["index"], sum(len(a) for a in cluster.values())
+
+
+def _check_device_flags(args):
+    """Checks the flag combination before TensorFlow starts (fast errors)."""
+    if args.xla and args.distribute == "none":
+        raise CLIError(
+            "--xla compiles the fused step that --distribute mirrored or multi-worker "
+            "runs; the classic loop (--distribute none) does not use it"
+        )
+    if args.distribute == "multi-worker":
+        _check_tf_config()
+
+
+def _make_strategy(args):
+    """Returns the tf.distribute strategy of --distribute (None for none)."""
+    import tensorflow as tf
+
+    if args.distribute == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif args.distribute == "multi-worker":
+        # A stopped worker is detected by the coordination service's
+        # heartbeats: the others fail with UnavailableError instead of hanging.
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        return None
+    from keras_gan.distribute import is_chief
+
+    role = "chief" if is_chief(strategy) else "not the chief: writes no files"
+    print(
+        f"keras-gan: {type(strategy).__name__} with {strategy.num_replicas_in_sync} "
+        f"replica(s) in sync ({role})",
+        flush=True,
+    )
+    return strategy
+
+
+def _grid_callback(sample, path_of, interval, chief, rows, steps=None):
+    """A Keras callback writing sample grids during `train_distributed`.
+
+    Grid k is written after epoch k (`steps=None`), or after batch k counted
+    over the whole run (`steps` batches per epoch). Every worker draws the
+    samples, since drawing advances the shared noise stream and workers must
+    stay alike; only the chief writes the PNG.
+    """
+    import keras
+
+    from keras_gan import viz
+
+    class Grids(keras.callbacks.Callback):
+        epoch = 0
+
+        def _write(self, index):
+            if interval and index % interval == 0:
+                images = sample()
+                if chief:
+                    viz.save_image_grid(images, path_of(index), rows=rows, cols=rows)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            if steps is None:
+                self._write(epoch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if steps is not None:
+                self._write(self.epoch * steps + batch)
+
+    return Grids()
+
+
+def _batch_counter():
+    """A Keras callback counting the training batches of a run (`.count`)."""
+    import keras
+
+    class Counter(keras.callbacks.Callback):
+        count = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.count += 1
+
+    return Counter()
+
+
+def _iteration_progress(total):
+    """A progress bar over `train_distributed` epochs of one step (iterations)."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        bar = start = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.bar is None:  # a resumed run starts at its checkpoint
+                self.start = epoch
+                self.bar = keras.utils.Progbar(  # GAN losses jump: the latest, not a mean
+                    total - epoch, stateful_metrics=list(logs or ()), unit_name="iteration"
+                )
+            self.bar.update(epoch + 1 - self.start, values=list((logs or {}).items()))
+
+    return Progress()
 
 
 # --------------------------------------------------------------------- train
@@ -127,8 +300,27 @@ def _add_dcgan_flags(p):
         default="runs/dcgan",
         help="output directory for grids, model and plots. Default: runs/dcgan",
     )
+    p.add_argument(
+        "--settings",
+        choices=("document", "improved"),
+        default="document",
+        help="document: the tutorial exactly. improved: the same networks with no dropout "
+        "in D, real labels smoothed to 0.9, learning rates 4e-4 and samples from a moving "
+        "average of G's weights (README, 'Measuring quality'). Default: document",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_checkpoint_flags(p)
+    _add_device_flags(p)
+
+
+def _checkpoint_args(args, out):
+    """The training keyword arguments of the checkpoint flags (OUT/checkpoints)."""
+    return {
+        "checkpoint_dir": out / "checkpoints",
+        "checkpoint_interval": args.checkpoint_interval,
+        "keep_checkpoints": args.keep_checkpoints,
+        "resume": args.resume,
+    }
 
 
 def _add_checkpoint_flags(p, unit="iterations", default_interval=500):
@@ -187,29 +379,70 @@ class _IterationCounter:
 
 def train_dcgan(args):
     """`keras-gan train dcgan`: trains and writes grids, model, plots, GIF."""
+    _check_device_flags(args)
     from keras_gan import DCGAN, viz
+    from keras_gan.distribute import is_chief, train_distributed
 
     out = _prepare_out(args.out)
     x = _load_user_images(args)
-    gan = DCGAN(latent_dim=args.latent_dim, img_shape=x.shape[1:], seed=args.seed)
-    samples = out / "samples"
-    start = time.perf_counter()
-    history = gan.train(
-        args.epochs,
-        batch_size=args.batch_size,
-        save_interval=args.save_interval,
-        x_train=x,
-        sample_dir=samples,
-        verbose=0 if args.quiet else 1,
-        checkpoint_dir=out / "checkpoints",
-        checkpoint_interval=args.checkpoint_interval,
-        keep_checkpoints=args.keep_checkpoints,
-        resume=args.resume,
-        callbacks=[counter := _IterationCounter()],
+    strategy = _make_strategy(args)
+    gan = DCGAN(
+        latent_dim=args.latent_dim,
+        img_shape=x.shape[1:],
+        seed=args.seed,
+        strategy=strategy,
+        mixed_precision=args.mixed_precision,
+        settings=args.settings,
     )
+    samples = out / "samples"
+    chief = strategy is None or is_chief(strategy)
+    counter = _IterationCounter() if strategy is None else _batch_counter()
+    start = time.perf_counter()
+    if strategy is None:
+        history = gan.train(
+            args.epochs,
+            batch_size=args.batch_size,
+            save_interval=args.save_interval,
+            x_train=x,
+            sample_dir=samples,
+            verbose=0 if args.quiet else 1,
+            **_checkpoint_args(args, out),
+            callbacks=[counter],
+        )
+    else:
+        # One fused iteration per train_distributed "epoch", so --epochs,
+        # --save-interval and --checkpoint-interval keep counting iterations.
+        callbacks = [
+            counter,
+            _grid_callback(
+                lambda: gan.generate(25),
+                lambda i: samples / f"mnist_{i}.png",
+                args.save_interval,
+                chief,
+                rows=5,
+            ),
+        ]
+        if not args.quiet:
+            callbacks.append(_iteration_progress(args.epochs))
+        history = train_distributed(
+            gan,
+            x,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            steps_per_epoch=1,
+            jit_compile=args.xla,
+            **_checkpoint_args(args, out),
+            callbacks=callbacks,
+            verbose=0,
+        )
+        gan.iterations = len(history.epoch)
+        gan.sample_dir = str(samples)
     seconds = time.perf_counter() - start
+    if not chief:
+        print(f"keras-gan: trained {counter.count} iterations; the chief writes the outputs")
+        return 0
     final = gan.save_imgs(gan.iterations)
-    gan.generator.save(out / "generator.keras")
+    gan.sampling_generator.save(out / "generator.keras")  # the weight average, if any
     gan.discriminator.save(out / "discriminator.keras")
     viz.plot_history(history, out / "losses.png", title="DCGAN losses")
     frames = sorted(samples.glob("mnist_*.png"), key=lambda p: int(p.stem.split("_")[1]))
@@ -220,6 +453,11 @@ def train_dcgan(args):
         "iterations": gan.iterations,
         "iterations_this_run": counter.count,
         "batch_size": args.batch_size,
+        "settings": args.settings,
+        "distribute": args.distribute,
+        "replicas": 1 if strategy is None else strategy.num_replicas_in_sync,
+        "mixed_precision": args.mixed_precision,
+        "xla": args.xla,
         "seconds": round(seconds, 2),
         "ms_per_iteration": round(1000 * seconds / max(counter.count, 1), 2),
         "final_d_loss": history.history["d_loss"][-1],
@@ -287,38 +525,78 @@ def _add_aae_flags(p):
         help="output directory for grids, models and plots. Default: runs/aae",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_checkpoint_flags(p, unit="epochs", default_interval=1)
+    # AAE(...) takes no mixed_precision= (yet): no --mixed-precision here
+    _add_device_flags(p, mixed_precision=False)
 
 
 def train_aae(args):
     """`keras-gan train aae`: trains and writes grids, models, plots, pictures."""
     import numpy as np
 
+    _check_device_flags(args)
+    import contextlib
+
     from keras_gan import AAE, data, viz
+    from keras_gan.distribute import is_chief, train_distributed
 
     out = _prepare_out(args.out)
     x = _load_user_images(args)
-    aae = AAE(
-        latent_dim=args.latent_dim,
-        img_size=args.image_size,
-        channels=x.shape[-1],
-        seed=args.seed,
-    )
+    strategy = _make_strategy(args)
+    with strategy.scope() if strategy else contextlib.nullcontext():  # AAE takes no strategy=
+        aae = AAE(
+            latent_dim=args.latent_dim,
+            img_size=args.image_size,
+            channels=x.shape[-1],
+            seed=args.seed,
+        )
     samples = out / "samples"
+    aae.sample_dir = str(samples)
+    chief = strategy is None or is_chief(strategy)
     start = time.perf_counter()
-    history = aae.train(
-        args.epochs,
-        batch_size=args.batch_size,
-        sample_interval=args.sample_interval,
-        x_train=x,
-        sample_dir=samples,
-        verbose=0 if args.quiet else 1,
-    )
+    if strategy is None:
+        history = aae.train(
+            args.epochs,
+            batch_size=args.batch_size,
+            sample_interval=args.sample_interval,
+            x_train=x,
+            sample_dir=samples,
+            verbose=0 if args.quiet else 1,
+            **_checkpoint_args(args, out),
+        )
+        batches = len(history.epoch)
+    else:
+        steps = len(x) // args.batch_size  # fused batches are whole: the remainder is dropped
+        grids = _grid_callback(
+            lambda: aae.generate(100),
+            lambda i: samples / f"{i}.png",
+            args.sample_interval,
+            chief,
+            rows=10,
+            steps=steps,
+        )
+        history = train_distributed(
+            aae,
+            x,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            jit_compile=args.xla,
+            **_checkpoint_args(args, out),
+            callbacks=[grids],
+            verbose=0 if args.quiet else 1,
+        )
+        batches = args.epochs * steps
+        aae.iterations = batches
     seconds = time.perf_counter() - start
+    if not chief:
+        print(f"keras-gan: trained {args.epochs} epochs; the chief writes the outputs")
+        return 0
     final = aae.sample_images(aae.iterations)
     aae.encoder.save(out / "encoder.keras")
     aae.decoder.save(out / "decoder.keras")
     aae.discriminator.save(out / "discriminator.keras")
-    viz.plot_history(history, out / "losses.png", title="AAE losses", xlabel="batch")
+    xlabel = "batch" if strategy is None else "epoch"  # fused runs log epoch means
+    viz.plot_history(history, out / "losses.png", title="AAE losses", xlabel=xlabel)
     frames = sorted(samples.glob("*.png"), key=lambda p: int(p.stem))
     viz.make_gif(frames, out / "training.gif")
     # Held-out pictures: MNIST's test set, or the first 1000 of the user's images.
@@ -343,10 +621,13 @@ def train_aae(args):
     summary = {
         "model": "aae",
         "epochs": args.epochs,
-        "batches": len(history.epoch),
+        "batches": batches,
         "batch_size": args.batch_size,
+        "distribute": args.distribute,
+        "replicas": 1 if strategy is None else strategy.num_replicas_in_sync,
+        "xla": args.xla,
         "seconds": round(seconds, 2),
-        "ms_per_batch": round(1000 * seconds / len(history.epoch), 2),
+        "ms_per_batch": round(1000 * seconds / batches, 2),
         "final_d_loss": history.history["d_loss"][-1],
         "final_g_loss": history.history["g_loss"][-1],
         "heldout_l1": float(np.abs(recon - originals).mean()),
@@ -411,6 +692,14 @@ def _add_gaussian_flags(p):
         help="G's Adam rate. Default: the variant's (0.005 bce, 0.01 softmax)",
     )
     p.add_argument(
+        "--settings",
+        choices=("document", "stable"),
+        default="document",
+        help="document: the documents' init N(0, 0.02), Adam beta_1 0.9, constant rates; "
+        "stable: PyTorch's default init, Adam beta_1 0, rates falling linearly to 0 over the "
+        "last half of the run (every seed nearer the target). Default: document",
+    )
+    p.add_argument(
         "--seed",
         type=_non_negative_int,
         default=None,
@@ -434,6 +723,7 @@ def _add_gaussian_flags(p):
         help="output directory for plots, models and summary. Default: runs/gaussian",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_checkpoint_flags(p, unit="epochs", default_interval=5)
 
 
 def _load_points(path):
@@ -478,10 +768,15 @@ def train_gaussian(args):
         lr_d=args.lr_d,
         lr_g=args.lr_g,
         seed=args.seed,
+        settings=args.settings,
     )
     start = time.perf_counter()
     history = gan.train(
-        x, epochs=args.epochs, batch_size=args.batch_size, verbose=0 if args.quiet else 1
+        x,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        verbose=0 if args.quiet else 1,
+        **_checkpoint_args(args, out),
     )
     seconds = time.perf_counter() - start
     fake = gan.generate(args.n_generate).astype(np.float64)
@@ -500,6 +795,7 @@ def train_gaussian(args):
     summary = {
         "model": "gaussian",
         "variant": args.variant,
+        "settings": args.settings,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr_d": gan.lr_d,
@@ -600,6 +896,7 @@ def _add_moments_flags(p):
         help="output directory for plots, models and summary. Default: runs/moments",
     )
     p.add_argument("--quiet", action="store_true", help="print no progress lines")
+    _add_checkpoint_flags(p, unit="epochs", default_interval=500)
 
 
 def train_moments(args):
@@ -625,6 +922,7 @@ def train_moments(args):
         d_steps=args.d_steps,
         g_steps=args.g_steps,
         print_interval=0 if args.quiet else args.print_interval,
+        **_checkpoint_args(args, out),
     )
     seconds = time.perf_counter() - start
     fake = gan.generate(args.n_generate).astype(np.float64)
@@ -865,6 +1163,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
+            if hasattr(args, "distribute"):
+                _check_device_flags(args)  # before TensorFlow starts: fast errors
             _print_devices()
         return args.run(args)
     except (CLIError, ValueError) as e:

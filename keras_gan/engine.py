@@ -190,6 +190,9 @@ class AdversarialModel(keras.Model):
             share the family's so both training paths draw the same stream.
         d_steps: Positive integer, discriminator phases per iteration.
         g_steps: Positive integer, generator updates per iteration.
+        real_label: Float, the target of real samples in the discriminator's
+            updates (`0.9` is one-sided label smoothing); the generator's
+            target stays `1`. Defaults to `1.0`.
         **kwargs: Passed to `keras.Model`.
     """
 
@@ -201,6 +204,7 @@ class AdversarialModel(keras.Model):
         seed_generator=None,
         d_steps=1,
         g_steps=1,
+        real_label=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -210,6 +214,7 @@ class AdversarialModel(keras.Model):
         self.seed_generator = seed_generator or keras.random.SeedGenerator()
         self.d_steps = int(d_steps)
         self.g_steps = int(g_steps)
+        self.real_label = float(real_label)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self._bce = keras.losses.BinaryCrossentropy()
@@ -247,6 +252,16 @@ class AdversarialModel(keras.Model):
         """Loss of D's `prediction` against the label real/fake."""
         target = tf.ones_like(prediction) if is_real else tf.zeros_like(prediction)
         return self._bce(target, prediction)
+
+    def discriminator_term_loss(self, prediction, is_real):
+        """Loss of one term of a D update: `adversarial_loss`, except that
+        real samples are scored against `real_label` when it is not 1."""
+        if is_real and self.real_label != 1.0:
+            return self._bce(tf.fill(tf.shape(prediction), self.real_label), prediction)
+        return self.adversarial_loss(prediction, is_real)
+
+    def after_generator_update(self):
+        """Runs after every generator update (e.g. a weight average)."""
 
     # ----------------------------------------------------------- machinery
 
@@ -311,7 +326,7 @@ class AdversarialModel(keras.Model):
                     loss = tf.add_n(
                         [
                             weight
-                            * self.adversarial_loss(
+                            * self.discriminator_term_loss(
                                 self.discriminator(inputs, training=True), is_real
                             )
                             for inputs, is_real, weight in terms
@@ -328,10 +343,41 @@ class AdversarialModel(keras.Model):
                 g_loss = self.generator_loss(real, state)
                 scaled = self.g_optimizer.scale_loss(g_loss * scale)
             self._update(self.g_optimizer, tape, scaled, self.generator_weights)
+            self.after_generator_update()
         return g_loss
 
     def call(self, z, training=None):
         return self.generator(z, training=training)
+
+
+class WeightAverage:
+    """An exponential moving average of a network, for sampling.
+
+    `average` is a copy of `network` (same architecture, its own variables)
+    whose every variable, weights and BatchNorm statistics alike, follows
+    `average = decay * average + (1 - decay) * current` at each `update()`.
+    Sampling from the average of a GAN generator's recent weights smooths
+    out the oscillation of the adversarial game.
+
+    Args:
+        network: A built Keras model.
+        decay: Float in (0, 1), the weight of the past.
+    """
+
+    def __init__(self, network, decay):
+        self.decay = float(decay)
+        self.average = keras.models.clone_model(network)
+        self.average.set_weights(network.get_weights())
+        self._pairs = [
+            (avg, cur)
+            for avg, cur in zip(self.average.variables, network.variables)
+            if "float" in str(avg.dtype)  # not seed states
+        ]
+
+    def update(self):
+        """Moves the average one step towards the network's current values."""
+        for avg, cur in self._pairs:
+            avg.assign(self.decay * avg + (1.0 - self.decay) * cur)
 
 
 class CheckpointMixin:

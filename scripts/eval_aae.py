@@ -38,6 +38,7 @@ from keras_gan import viz
 from keras_gan.data import load_mnist, prepare_images, resize_images
 
 LATENT_DIM, IMG_SIZE, BATCH_SIZE = 10, 32, 64
+N_PRIOR = 10000  # decoded prior samples scored by keras_gan.metrics
 
 
 def code_stats(codes, mu, sigma):
@@ -51,6 +52,18 @@ def code_stats(codes, mu, sigma):
         "prior_matched": bool(np.all(np.abs(mean) <= 0.15) and np.all((std >= 0.8) & (std <= 1.2))),
         "mu_std": mu.std(axis=0).round(4).tolist(),
         "mean_sigma": sigma.mean(axis=0).round(4).tolist(),
+    }
+
+
+def prior_quality(prior_imgs):
+    """keras_gan.metrics on decoded prior samples (32x32, resized to 28)."""
+    from keras_gan import metrics
+
+    q = metrics.image_quality(prior_imgs)
+    return {
+        "prior_classifier_score": q["classifier_score"],
+        "prior_frechet_distance": q["frechet_distance"],
+        "prior_modes": q["modes"],
     }
 
 
@@ -99,6 +112,7 @@ def run_keras(args, x_train, x_test, y_test, out):
         "seconds": seconds,
         "test_l1": float(np.abs(recon - x_test).mean()),
         **code_stats(codes, mu, np.exp(logvar / 2)),
+        **prior_quality(aae.generate(N_PRIOR)),
         "per_epoch": per_epoch,
     }
 
@@ -234,12 +248,17 @@ def run_torch(args, x_train, x_test, y_test, out):
     seconds = time.perf_counter() - start
     mu, logvar, codes, recon, prior_imgs = evaluate()
     pictures(out, "torch", x_test, y_test, recon, codes, prior_imgs)
+    decoder.eval()
+    with torch.no_grad():
+        prior = torch.tensor(np.random.normal(0, 1, (N_PRIOR, LATENT_DIM)), dtype=torch.float32)
+        many = decoder(prior).numpy().transpose(0, 2, 3, 1)
     return {
         "side": "document's PyTorch",
         "epochs": args.epochs,
         "seconds": seconds,
         "test_l1": float(np.abs(recon - x_test).mean()),
         **code_stats(codes, mu, np.exp(logvar / 2)),
+        **prior_quality(many),
         "per_epoch": per_epoch,
     }
 
@@ -260,6 +279,10 @@ def check_resize(x28):
     return float(np.abs(ours - theirs.numpy().transpose(0, 2, 3, 1)).max())
 
 
+def _fmt(result, key, spec):
+    return "-" if key not in result else format(result[key], spec)
+
+
 def table(results):
     rows = [
         ("epochs", lambda r: f"{r['epochs']}"),
@@ -273,6 +296,9 @@ def table(results):
             "mean sigma, min..max",
             lambda r: f"{min(r['mean_sigma']):.3f}..{max(r['mean_sigma']):.3f}",
         ),
+        ("prior samples: classifier score", lambda r: _fmt(r, "prior_classifier_score", ".2f")),
+        ("prior samples: Frechet distance", lambda r: _fmt(r, "prior_frechet_distance", ".1f")),
+        ("prior samples: modes", lambda r: _fmt(r, "prior_modes", "d")),
     ]
     names = list(results)
     lines = [f"{'':36s}" + "".join(f"{results[n]['side']:>22s}" for n in names)]

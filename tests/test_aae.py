@@ -415,3 +415,46 @@ def test_cli_train_aae_end_to_end(tmp_path, tiny_images, capsys):
     grid = tmp_path / "grid.png"
     assert main(["sample", str(out / "decoder.keras"), "-n", "4", "-o", str(grid)]) == 0
     assert "trained 2 epochs (8 batches)" in capsys.readouterr().out
+    # a checkpoint per epoch; --resume to a total of 3 trains one more epoch
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000008"
+    argv = ["train", "aae", "--epochs", "3", "--batch-size", "16", "--sample-interval", "0"]
+    argv += ["--latent-dim", "3", "--image-size", "12", "--seed", "0", "--data", str(data)]
+    assert main([*argv, "--out", str(out), "--quiet", "--resume"]) == 0
+    assert len(json.loads((out / "history.json").read_text())["l1_loss"]) == 12
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000012"
+
+
+def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_path):
+    """3 epochs straight vs 2 epochs, a new object, resume to the total of 3
+    (batch of 16 images at batch size 6: 3 batches an epoch, the last one
+    partial, so epoch boundaries and the shuffle state are both exercised)."""
+
+    def run(epochs, directory, resume=False):
+        aae = AAE(latent_dim=4, img_size=8, seed=3)
+        h = aae.train(
+            epochs,
+            batch_size=6,
+            sample_interval=0,
+            x_train=batch,
+            verbose=0,
+            checkpoint_dir=directory,
+            keep_checkpoints=2,
+            resume=resume,
+        )
+        return aae, h
+
+    straight, h_straight = run(3, tmp_path / "a")
+    run(2, tmp_path / "b")
+    resumed, h_resumed = run(3, tmp_path / "b", resume=True)
+    assert resumed.iterations == straight.iterations == 9
+    assert resumed.epochs_trained == straight.epochs_trained == 3
+    assert h_resumed.history["g_loss"] == pytest.approx(h_straight.history["g_loss"], rel=1e-6)
+    for net in ("encoder", "decoder", "discriminator"):
+        for a, b in zip(getattr(straight, net).variables, getattr(resumed, net).variables):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=a.path)
+    # every epoch boundary was checkpointed; two are kept
+    names = sorted(p.name for p in (tmp_path / "a").glob("ckpt-*"))
+    assert names == ["ckpt-00000006", "ckpt-00000009"]
+    # resuming a finished run trains nothing more
+    again, h_again = run(3, tmp_path / "a", resume=True)
+    assert again.iterations == 9 and len(h_again.history["g_loss"]) == 9

@@ -187,6 +187,13 @@ def test_train_gaussian_end_to_end(tmp_path, capsys):
     assert summary["seconds"] > 0 and summary["max_abs_cov_error"] >= 0
     assert len(json.loads((out / "history.json").read_text())["d_loss"]) == 2
     assert "max |cov error|" in capsys.readouterr().out
+    # checkpointed at the end; --resume to a total of 3 epochs trains one more
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000002"
+    argv[argv.index("--epochs") + 1] = "3"
+    again = [*argv, "--seed", "0", "--n-generate", "500", "--out", str(out), "--quiet"]
+    assert main([*again, "--resume"]) == 0
+    assert len(json.loads((out / "history.json").read_text())["d_loss"]) == 3
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000003"
     # Own points of another dimension; the target is then their sample moments.
     points = tmp_path / "p.npy"
     np.save(points, np.random.default_rng(0).normal(size=(64, 3)))
@@ -233,6 +240,11 @@ def test_train_moments_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["target_mean"], summary["target_std"]) == (4.0, 1.25)
     assert {"achieved_mean", "achieved_std", "seconds"} <= set(summary)
+    # checkpointed at the end; --resume to a total of 4 epochs trains one more
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000003"
+    argv[argv.index("--epochs") + 1] = "4"
+    assert main([*argv, "--resume", "--quiet"]) == 0
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000004"
 
 
 @pytest.mark.parametrize(
@@ -248,3 +260,113 @@ def test_gaussian_and_moments_bad_flags(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_train_dcgan_mirrored_fused_path(tmp_path, tiny_images, capsys):
+    data = tmp_path / "x.npy"
+    np.save(data, tiny_images)
+    out = tmp_path / "m"
+    argv = ["train", "dcgan", "--distribute", "mirrored", "--epochs", "3", "--batch-size", "8"]
+    argv += ["--latent-dim", "4", "--seed", "0", "--data", str(data), "--out", str(out)]
+    argv += ["--save-interval", "2", "--checkpoint-interval", "2", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "devices: CPU" in printed and "MirroredStrategy with 1 replica(s)" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["distribute"] == "mirrored" and summary["iterations"] == 3
+    # --epochs, --save-interval and --checkpoint-interval still count iterations
+    assert len(json.loads((out / "history.json").read_text())["g_loss"]) == 3
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "mnist_0.png",
+        "mnist_2.png",
+        "mnist_3.png",
+    ]
+    assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000003"
+
+
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        (None, "reads the cluster from TF_CONFIG, which is not set"),
+        ("{not json", "TF_CONFIG is not valid JSON"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "TF_CONFIG must hold a cluster"),
+        (
+            '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 1}}',
+            "TF_CONFIG must hold a cluster",
+        ),
+    ],
+)
+def test_multi_worker_needs_a_valid_tf_config(tf_config, message, monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    if tf_config is not None:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    for model in ("dcgan", "aae"):
+        argv = ["train", model, "--distribute", "multi-worker", "--out", str(tmp_path)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_device_flag_errors_and_help(capsys):
+    assert main(["train", "dcgan", "--xla"]) == 2
+    assert "--xla compiles the fused step" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["train", "aae", "--distribute", "tpu"])
+    assert e.value.code == 2 and "invalid choice: 'tpu'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # AAE takes no mixed_precision= (yet)
+        main(["train", "aae", "--mixed-precision"])
+    assert e.value.code == 2
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train", "dcgan", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--distribute", "--mixed-precision", "--xla", "TF_CONFIG", "chief"):
+        assert flag in text
+
+
+def test_train_dcgan_improved_settings_saves_the_weight_average(tmp_path, tiny_images):
+    import keras
+
+    data = tmp_path / "x.npy"
+    np.save(data, tiny_images)
+    out = tmp_path / "run"
+    argv = ["train", "dcgan", "--epochs", "3", "--batch-size", "8", "--save-interval", "0"]
+    argv += ["--latent-dim", "6", "--seed", "0", "--data", str(data), "--out", str(out)]
+    assert main([*argv, "--settings", "improved", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"] == "improved"
+    saved = keras.saving.load_model(out / "generator.keras")
+    from keras_gan import DCGAN
+
+    gan = DCGAN(latent_dim=6, img_shape=(8, 8, 1), seed=0, settings="improved")
+    gan.restore_checkpoint(out / "checkpoints")
+    z = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
+    np.testing.assert_allclose(saved(z), gan.ema_generator(z, training=False), atol=1e-6)
+    assert not np.allclose(saved(z), gan.generator(z, training=False), atol=1e-4)
+
+
+def test_train_gaussian_stable_settings(tmp_path, capsys):
+    out = tmp_path / "s"
+    argv = ["train", "gaussian", "--settings", "stable", "--epochs", "2", "--batch-size", "100"]
+    assert main([*argv, "--seed", "0", "--n-generate", "200", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"] == "stable" and summary["lr_g"] == 0.005
+    from keras_gan import GaussianGAN
+
+    saved = keras_load(out / "generator.keras")
+    gan = GaussianGAN(seed=0, settings="stable")
+    gan.train(epochs=2, batch_size=100, verbose=0)
+    z = np.random.default_rng(0).normal(size=(4, 2)).astype("float32")
+    np.testing.assert_allclose(saved(z), gan.generator(z), atol=1e-5)
+    argv = ["train", "gaussian", "--epochs", "1", "--batch-size", "100", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "d")]) == 0
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["settings"] == "document"
+    with pytest.raises(SystemExit) as e:
+        main(["train", "gaussian", "--settings", "fast"])
+    assert e.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def keras_load(path):
+    import keras
+
+    return keras.saving.load_model(path)

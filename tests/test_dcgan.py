@@ -253,6 +253,11 @@ def test_mnist_default_data_is_used_and_scaled(monkeypatch, mnist_path):
         ({"img_shape": (28, 28)}, r"three positive integers.*\(28, 28\)"),
         ({"img_shape": (28, 28, 0)}, r"three positive integers"),
         ({"seed": -1}, r"seed must be an integer >= 0. Received: seed=-1"),
+        ({"settings": "best"}, r"settings must be one of 'document', 'improved'.*'best'"),
+        ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\). Received: dropout=1.0"),
+        ({"label_smoothing": 0.5}, r"label_smoothing must be .* Received: label_smoothing=0.5"),
+        ({"learning_rate": 0}, r"learning_rate must be a positive number. Received: "),
+        ({"ema_decay": True}, r"ema_decay must be a number .* Received: ema_decay=True"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -329,3 +334,73 @@ def test_mixed_precision_on_cpu_is_bfloat16_with_float32_outputs(tiny_images):
     h = gan.train(2, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
     f = gan.fit(tiny_images, epochs=1, batch_size=16, verbose=0, jit_compile=False)
     assert np.isfinite(h.history["g_loss"]).all() and np.isfinite(f.history["g_loss"]).all()
+
+
+def test_improved_settings_change_exactly_what_they_name():
+    doc = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    imp = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, settings="improved")
+    assert sum(isinstance(x, keras.layers.Dropout) for x in doc.discriminator.layers) == 4
+    assert not any(isinstance(x, keras.layers.Dropout) for x in imp.discriminator.layers)
+    assert [type(x) for x in doc.generator.layers] == [type(x) for x in imp.generator.layers]
+    for gan, rate in ((doc, 2e-4), (imp, 4e-4)):
+        for opt in (gan.discriminator.optimizer, gan.combined.optimizer):
+            assert float(opt.learning_rate) == pytest.approx(rate)
+            assert float(opt.beta_1) == 0.5
+    assert doc.ema_generator is None and doc.sampling_generator is doc.generator
+    assert imp.sampling_generator is imp.ema_generator is not imp.generator
+    assert imp.get_config()["ema_decay"] == 0.995 and imp.label_smoothing == 0.1
+    # one argument overrides its settings' value and nothing else
+    one = DCGAN(latent_dim=8, img_shape=(8, 8, 1), settings="improved", dropout=0.25)
+    assert one.dropout == 0.25 and one.learning_rate == 4e-4
+    off = DCGAN(latent_dim=8, img_shape=(8, 8, 1), settings="improved", ema_decay=0)
+    assert off.ema_generator is None and off.get_config()["ema_decay"] is None
+
+
+def test_label_smoothing_is_the_real_target_of_ds_step_only(tiny_images, monkeypatch):
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, dropout=0.0, label_smoothing=0.2)
+    x = tiny_images[:8, :, :, None].astype("float32") / 127.5 - 1.0
+    model = gan.adversarial_model
+    p = gan.discriminator(x, training=True)
+    smoothed = float(model.discriminator_term_loss(p, True))
+    plain = float(model.adversarial_loss(p, True))
+    expected = float(keras.losses.binary_crossentropy(np.full((8, 1), 0.8), p).numpy().mean())
+    assert smoothed == pytest.approx(expected, rel=1e-5) and smoothed != pytest.approx(plain)
+    # the classic iteration trains D on real images against 0.8, fakes against 0
+    seen = []
+    train_on_batch = keras.Model.train_on_batch
+
+    def spy(self, a, y, **kwargs):
+        seen.append((self.name, np.unique(y).tolist()))
+        return train_on_batch(self, a, y, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", spy)
+    gan.train_iteration(x)
+    assert seen == [
+        ("discriminator", [pytest.approx(0.8)]),
+        ("discriminator", [0.0]),
+        ("combined", [1.0]),
+    ]
+
+
+def test_weight_average_follows_the_generator_and_samples_come_from_it(tiny_images, tmp_path):
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, ema_decay=0.5)
+    g, avg = gan.generator, gan.ema_generator
+    for a, b in zip(avg.weights, g.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    before = [v.numpy().copy() for v in avg.weights]
+    gan.train(1, batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
+    for a, b, old in zip(avg.weights, g.weights, before):
+        np.testing.assert_allclose(a.numpy(), 0.5 * old + 0.5 * b.numpy(), rtol=1e-5, atol=1e-6)
+    assert any(not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(avg.weights, g.weights))
+    # generate() samples the average: same noise through the average, not G
+    state = gan.seed_generator.state.numpy().copy()
+    images = gan.generate(4)
+    gan.seed_generator.state.assign(state)
+    z = keras.random.normal((4, 8), seed=gan.seed_generator)
+    np.testing.assert_allclose(images, avg(z, training=False), atol=1e-6)
+    # the average is checkpointed and restored with the rest
+    gan.save_checkpoint(tmp_path)
+    again = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, ema_decay=0.5)
+    again.restore_checkpoint(tmp_path)
+    for a, b in zip(again.ema_generator.weights, avg.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -4,6 +4,8 @@ import pytest
 import tensorflow as tf
 
 from keras_gan import GaussianGAN, data, viz
+from keras_gan import checkpoint as ckpt
+from keras_gan.engine import TrainingDivergedError, build_optimizers
 
 from .conftest import png_pixels
 
@@ -182,6 +184,10 @@ def test_seed_repeats_runs():
         ({"data_dim": -1}, r"Received: data_dim=-1"),
         ({"lr_d": 0}, r"lr_d must be a positive number. Received: lr_d=0"),
         ({"lr_g": float("nan")}, r"Received: lr_g=nan"),
+        (
+            {"settings": "fast"},
+            r"settings must be one of 'document', 'stable'. Received: settings='fast'",
+        ),
     ],
 )
 def test_bad_constructor_arguments(kwargs, message):
@@ -203,9 +209,28 @@ def test_bad_constructor_arguments(kwargs, message):
         (None, {"batch_size": -2}, r"Received: batch_size=-2"),
     ],
 )
-def test_bad_training_inputs(data_, kwargs, message):
+@pytest.mark.parametrize("method", ["train", "fit"])
+def test_bad_training_inputs(data_, kwargs, message, method):
     with pytest.raises(ValueError, match=message):
-        GaussianGAN(seed=0).train(data_, verbose=0, **kwargs)
+        getattr(GaussianGAN(seed=0), method)(data_, verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "method, kwargs, message",
+    [
+        ("fit", {"steps_per_execution": 0}, r"Received: steps_per_execution=0"),
+        ("fit", {"checkpoint_interval": 0}, r"Received: checkpoint_interval=0"),
+        ("train", {"checkpoint_interval": 0}, r"Received: checkpoint_interval=0"),
+        ("train", {"keep_checkpoints": 0}, r"Received: keep_checkpoints=0"),
+        ("train", {"resume": True}, r"resume=True needs a checkpoint_dir"),
+        ("fit", {"resume": True}, r"resume=True needs a checkpoint_dir"),
+    ],
+)
+def test_bad_training_options(method, kwargs, message):
+    gan = GaussianGAN(seed=0)
+    with pytest.raises(ValueError, match=message):
+        getattr(gan, method)(data.gaussian_2d(16, seed=0), verbose=0, **kwargs)
+    assert gan.epochs == 0 and int(gan.g_optimizer.iterations) == 0
 
 
 def test_models_round_trip_and_plots(tmp_path):
@@ -223,3 +248,260 @@ def test_models_round_trip_and_plots(tmp_path):
     assert losses.std() > 5
     with pytest.raises(ValueError, match=r"Received: shape \(3, 3\)"):
         viz.plot_scatter_2d(np.zeros((3, 3)), real, tmp_path / "x.png")
+
+
+# ------------------------------------------------------- fit() and checkpoints
+
+
+def all_state(gan):
+    """Every variable an iteration may touch: weights and optimizer slots."""
+    return (
+        list(gan.generator.variables)
+        + list(gan.discriminator.variables)
+        + list(gan.d_optimizer.variables)
+        + list(gan.g_optimizer.variables)
+    )
+
+
+@pytest.mark.parametrize("variant", ["bce", "softmax"])
+def test_fused_iteration_updates_every_variable_as_the_classic_one(variant):
+    gan = GaussianGAN(variant, seed=3)
+    rng = np.random.default_rng(0)
+    # N(0, 0.5) weights: gradients then dwarf Adam's epsilon (float rounding
+    # is not magnified) and D does not start saturated or indifferent.
+    for net in (gan.generator, gan.discriminator):
+        net.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in net.weights])
+    real = data.gaussian_2d(8, seed=1)
+    gan.train_iteration(real, gan.noise(8, rng))  # builds the optimizers, non-zero slots
+    model = gan.adversarial_model
+    model.compile(d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, jit_compile=False)
+    build_optimizers(model)
+    variables = all_state(gan)
+    start = [v.numpy().copy() for v in variables]
+    # The noise the fused step will draw: the same draw from the same state.
+    seed_state = gan.seed_generator.state.numpy().copy()
+    z = np.asarray(model.sample_latent(8))
+    gan.seed_generator.state.assign(seed_state)
+
+    d_loss, g_loss = gan.train_iteration(real, z)
+    classic = [v.numpy().copy() for v in variables]
+    for v, value in zip(variables, start):
+        v.assign(value)
+    logs = model.train_on_batch(real, return_dict=True)
+
+    moved = 0
+    for v, a, s in zip(variables, classic, start):
+        np.testing.assert_allclose(v.numpy(), a, rtol=1e-5, atol=1e-5, err_msg=v.path)
+        moved += not np.array_equal(a, s)
+    n_weights = len(gan.generator.trainable_weights) + len(gan.discriminator.trainable_weights)
+    assert moved == 3 * n_weights + 2  # weights, Adam's m and v, two step counters
+    assert int(gan.d_optimizer.iterations) == 2, "ONE D update per iteration"
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5)
+    assert not np.array_equal(gan.seed_generator.state.numpy(), seed_state)
+
+
+def test_fit_uses_full_batches_and_one_d_update_per_step():
+    gan = GaussianGAN("softmax", seed=0)
+    g0 = snapshot(gan.generator)
+    # 20 rows at batch 8: 2 steps per epoch, the remaining 4 rows dropped
+    history = gan.fit(data.gaussian_2d(20, seed=0), epochs=2, verbose=0, jit_compile=False)
+    assert isinstance(history, keras.callbacks.History)
+    assert sorted(history.history) == ["d_loss", "g_loss"] and history.epoch == [0, 1]
+    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 4
+    assert all(changed(g0, gan.generator))
+    assert gan.epochs == 0, "epochs counts train()'s epochs only"
+    gan.train(data.gaussian_2d(20, seed=0), epochs=1, verbose=0)  # mixing: same optimizers
+    assert int(gan.g_optimizer.iterations) == 7  # + 8, 8 and 4 rows
+
+
+def weights(gan):
+    return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables]
+
+
+def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(tmp_path):
+    x = data.gaussian_2d(48, seed=0)  # 6 iterations per epoch
+    args = dict(batch_size=8, verbose=0, checkpoint_interval=2)
+    straight = GaussianGAN("softmax", seed=0)
+    h_straight = straight.train(x, epochs=5, checkpoint_dir=tmp_path / "a", **args)
+    first = GaussianGAN("softmax", seed=0)
+    first.train(x, epochs=3, checkpoint_dir=tmp_path / "b", **args)  # "killed" after 3
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "b")] == [
+        "ckpt-00000002",
+        "ckpt-00000003",
+    ]
+    resumed = GaussianGAN("softmax", seed=0)  # a new process: fresh weights
+    h = resumed.train(x, epochs=5, checkpoint_dir=tmp_path / "b", resume=True, **args)
+    assert resumed.epochs == 5 and h.epoch == list(range(5))
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(h.history[name], h_straight.history[name], rtol=1e-6)
+    names = [p.name for p in ckpt.list_checkpoints(tmp_path / "b")]
+    assert names == ["ckpt-00000003", "ckpt-00000004", "ckpt-00000005"]  # keep 3
+    manifest = ckpt.load_latest(tmp_path / "b")[0]
+    assert manifest["meta"]["config"] == {
+        "variant": "softmax",
+        "latent_dim": 2,
+        "data_dim": 2,
+        "lr_d": 0.05,
+        "lr_g": 0.01,
+        "seed": 0,
+        "settings": "document",
+    }
+    assert GaussianGAN(**manifest["meta"]["config"]).get_config() == manifest["meta"]["config"]
+    assert manifest["meta"]["iterations"] == 5 and len(manifest["meta"]["history"]["g_loss"]) == 5
+    # resuming a finished run trains nothing more
+    again = GaussianGAN("softmax", seed=0)
+    again.train(x, epochs=5, checkpoint_dir=tmp_path / "b", resume=True, **args)
+    assert int(again.g_optimizer.iterations) == 30
+
+
+def test_fit_interrupted_and_resumed_ends_as_an_uninterrupted_run(tmp_path):
+    x = data.gaussian_2d(48, seed=0)
+    args = dict(batch_size=8, verbose=0, jit_compile=False)
+    straight = GaussianGAN("bce", seed=0)
+    h_straight = straight.fit(x, epochs=3, **args)
+    first = GaussianGAN("bce", seed=0)
+    first.fit(x, epochs=2, checkpoint_dir=tmp_path, **args)  # "killed" after 2
+    resumed = GaussianGAN("bce", seed=0)
+    h = resumed.fit(x, epochs=3, checkpoint_dir=tmp_path, resume=True, **args)
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert h.epoch == [0, 1, 2]
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(h.history[name], h_straight.history[name], rtol=1e-5)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path)][-1] == "ckpt-00000003"
+    with pytest.raises(ValueError, match=r"comes from fit\(\), not train\(\)"):
+        GaussianGAN("bce", seed=0).train(x, epochs=4, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_checkpoint_of_another_variant_or_configuration_is_refused(tmp_path):
+    x = data.gaussian_2d(16, seed=0)
+    GaussianGAN("bce", seed=0).train(x, epochs=1, verbose=0, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"'variant': 'bce'.*this model has.*'variant': 'softmax'"):
+        GaussianGAN("softmax", seed=0).train(x, epochs=2, checkpoint_dir=tmp_path, resume=True)
+    other = GaussianGAN("bce", lr_g=0.01, seed=0)
+    g0 = snapshot(other.generator)
+    with pytest.raises(ValueError, match=r"'lr_g': 0.005.*this model has.*'lr_g': 0.01"):
+        other.fit(x, epochs=2, verbose=0, checkpoint_dir=tmp_path, resume=True)
+    assert not any(changed(g0, other.generator)) and other.epochs == 0
+    with pytest.raises(ValueError, match=r"comes from train\(\), not fit\(\)"):
+        GaussianGAN("bce", seed=0).fit(x, epochs=2, checkpoint_dir=tmp_path, resume=True)
+    stable = GaussianGAN("bce", seed=0, settings="stable")
+    with pytest.raises(ValueError, match=r"'settings': 'document'.*this model has.*'stable'"):
+        stable.train(x, epochs=2, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_nan_loss_raises_naming_the_epoch_and_keeps_the_last_checkpoint(tmp_path):
+    x = data.gaussian_2d(16, seed=0)
+    gan = GaussianGAN("bce", seed=0)
+    gan.train(x, epochs=2, verbose=0, checkpoint_dir=tmp_path)
+    good = (tmp_path / "ckpt-00000002" / "state.npz").read_bytes()
+    for v in gan.generator.trainable_weights:
+        v.assign(np.full(v.shape, np.nan, "float32"))
+    with pytest.raises(TrainingDivergedError, match=r"at epoch 2: d_loss=nan"):
+        gan.train(x, epochs=2, verbose=0, checkpoint_dir=tmp_path)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path)][-1] == "ckpt-00000002"
+    assert (tmp_path / "ckpt-00000002" / "state.npz").read_bytes() == good
+    with pytest.raises(TrainingDivergedError, match=r"batch 0 of epoch 0: d_loss=nan"):
+        gan.fit(x, epochs=1, verbose=0, jit_compile=False, checkpoint_dir=tmp_path / "fit")
+    assert ckpt.list_checkpoints(tmp_path / "fit") == []
+
+
+def dense_layers(gan):
+    return [gan.generator.layers[0], *gan.discriminator.layers]
+
+
+@pytest.mark.parametrize("variant", ["bce", "softmax"])
+def test_stable_settings_change_exactly_init_momentum_and_schedule(variant):
+    doc = GaussianGAN(variant, seed=0)
+    stable = GaussianGAN(variant, seed=0, settings="stable")
+    assert doc.settings == "document" and stable.settings == "stable"
+    config = doc.get_config()
+    assert config["settings"] == "document"
+    assert stable.get_config() == {**config, "settings": "stable"}
+    # Same networks (units, activations), losses, rates and Adam epsilon/beta_2.
+    for a, b in zip(dense_layers(doc), dense_layers(stable)):
+        assert (a.units, a.activation, a.kernel.shape) == (b.units, b.activation, b.kernel.shape)
+    assert type(doc.loss) is type(stable.loss) and doc.d_loss_weight == stable.d_loss_weight
+    assert (doc.lr_d, doc.lr_g) == (stable.lr_d, stable.lr_g)
+    for a, b in [(doc.d_optimizer, stable.d_optimizer), (doc.g_optimizer, stable.g_optimizer)]:
+        assert (a.epsilon, a.beta_2) == (b.epsilon, b.beta_2) == (1e-8, 0.999)
+        assert (a.beta_1, b.beta_1) == (0.9, 0.0)
+    # The document: N(0, 0.02) kernels, zero biases. Stable: PyTorch's nn.Linear
+    # default, kernel and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    for layer in dense_layers(doc):
+        assert np.abs(layer.kernel.numpy()).max() < 0.1
+        assert not layer.bias.numpy().any()
+    for layer in dense_layers(stable):
+        bound = 1 / np.sqrt(layer.kernel.shape[0])
+        for w in (layer.kernel.numpy(), layer.bias.numpy()):
+            assert np.abs(w).max() <= bound and np.abs(w).max() > bound / 4, (w, bound)
+    assert np.abs(dense_layers(stable)[0].bias.numpy()).min() > 0
+
+
+@pytest.mark.parametrize("method", ["train", "fit"])
+def test_stable_rates_fall_to_zero_over_the_last_half_of_each_run(method):
+    x = data.gaussian_2d(40, seed=0)  # 5 iterations per epoch
+    gan = GaussianGAN("bce", seed=0, settings="stable")
+    run = getattr(gan, method)
+    args = dict(verbose=0, jit_compile=False) if method == "fit" else dict(verbose=0)
+    run(x, epochs=4, **args)  # 20 steps: full rates for 10, then 10/10, 9/10, ... 1/10
+    tail = np.arange(10, 0, -1) / 10
+    for optimizer, schedule, rate in zip(
+        (gan.d_optimizer, gan.g_optimizer), gan._schedules, (0.05, 0.005)
+    ):
+        assert int(optimizer.iterations) == 20
+        used = [float(schedule(step)) for step in range(20)]
+        np.testing.assert_allclose(used, rate * np.r_[np.ones(10), tail], rtol=1e-6)
+        assert float(optimizer.learning_rate) == 0.0  # the run is over
+    # The optimizers really use the schedule: at rate 0 a step changes nothing.
+    before = snapshot(gan.generator) + snapshot(gan.discriminator)
+    gan.train_iteration(x[:8], gan.noise(8))
+    after = snapshot(gan.generator) + snapshot(gan.discriminator)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    # A further call is a run of its own (from step 21, after that iteration):
+    # 2 epochs, full rate for 5 steps, then the decay.
+    run(x, epochs=2, **args)
+    used = [float(gan._schedules[1](step)) for step in range(21, 32)]
+    np.testing.assert_allclose(used, 0.005 * np.r_[np.ones(5), np.arange(5, 0, -1) / 5, 0])
+    # The document's rates stay constant.
+    doc = GaussianGAN("bce", seed=0)
+    getattr(doc, method)(x, epochs=2, **args)
+    assert float(doc.g_optimizer.learning_rate) == pytest.approx(0.005)
+    assert float(doc.d_optimizer.learning_rate) == pytest.approx(0.05)
+
+
+class Kill(keras.callbacks.Callback):
+    """Raises after the third epoch (train()'s loop calls on_train_batch_end per epoch)."""
+
+    def on_train_batch_end(self, i, logs=None):
+        if self.method == "train" and i == 2:
+            raise RuntimeError("killed")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("killed")
+
+
+@pytest.mark.parametrize("method", ["train", "fit"])
+def test_stable_run_killed_and_resumed_ends_as_an_uninterrupted_run(tmp_path, method):
+    """The rate schedule spans the whole run, so a resumed run must rebuild it."""
+    x = data.gaussian_2d(48, seed=0)
+    args = dict(batch_size=8, verbose=0)
+    if method == "fit":
+        args["jit_compile"] = False
+    straight = GaussianGAN("softmax", seed=0, settings="stable")
+    getattr(straight, method)(x, epochs=5, **args)
+    first = GaussianGAN("softmax", seed=0, settings="stable")
+    kill = Kill()
+    kill.method = method
+    with pytest.raises(RuntimeError, match="killed"):
+        getattr(first, method)(x, epochs=5, checkpoint_dir=tmp_path, callbacks=[kill], **args)
+    assert ckpt.list_checkpoints(tmp_path)
+    resumed = GaussianGAN("softmax", seed=0, settings="stable")  # a new process
+    getattr(resumed, method)(x, epochs=5, checkpoint_dir=tmp_path, resume=True, **args)
+    assert int(resumed.g_optimizer.iterations) == 30
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

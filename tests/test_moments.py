@@ -1,11 +1,16 @@
+import json
 import math
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_gan import MomentsGAN, viz
+from keras_gan import checkpoint as ckpt
+from keras_gan.engine import TrainingDivergedError, build_optimizers
 from keras_gan.layers import MeanDiffs, Moments, RawValues
+from keras_gan.moments import MomentsAdversarial
 
 from .conftest import png_pixels
 
@@ -216,3 +221,198 @@ def test_bad_constructor_arguments(kwargs, message):
 def test_bad_training_arguments(small, kwargs, message):
     with pytest.raises(ValueError, match=message):
         small.train(**kwargs)
+
+
+# ------------------------------------------------------------------ fit()
+
+
+class FedSamples(MomentsAdversarial):
+    """Test-only sampling hooks: the given real and noise rows, in order."""
+
+    def __init__(self, gan, real, noise, **kwargs):
+        super().__init__(gan, d_steps=len(real), g_steps=len(noise) - len(real), **kwargs)
+        self.fed = [tf.constant(real), tf.constant(noise), tf.Variable(0), tf.Variable(0)]
+
+    def _next(self, rows, counter):
+        i = counter.assign_add(1) - 1  # in-graph: the steps run in a tf.while_loop
+        return tf.gather(rows, tf.reshape(i, (1,)))  # (1, m)
+
+    def sample_real(self):
+        return self._next(self.fed[0], self.fed[2])
+
+    def sample_noise(self):
+        return self._next(self.fed[1], self.fed[3])
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"label_smoothing": 0.1, "d_weight_decay": 0.5, "momentum": 0.5}]
+)
+def test_fused_step_updates_every_variable_as_the_classic_epoch(options):
+    m, d_steps, g_steps = 16, 2, 3
+    gan = MomentsGAN(seed=0, minibatch_size=m, **options)
+    gan.train(epochs=1, d_steps=d_steps, g_steps=g_steps, print_interval=0)  # momentum != 0
+    rng = np.random.default_rng(1)
+    real = rng.normal(4.0, 1.25, (d_steps, m)).astype("float32")
+    z_d = rng.random((d_steps, m), dtype=np.float32)
+    z_g = rng.random((g_steps, m), dtype=np.float32)
+    # the classic loop draws all D rows, then all D noise, then all G noise
+    gan.real_samples = lambda shape, rng=None: real.reshape(shape)
+    noise = iter([z_d, z_g.reshape(g_steps, 1, m)])
+    gan.noise = lambda shape, rng=None: next(noise)
+    model = FedSamples(gan, real, np.concatenate([z_d, z_g]))  # draws D rows, then G's
+    model.compile(d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, jit_compile=False)
+    build_optimizers(model)
+    variables = (
+        gan.generator.variables
+        + gan.discriminator.variables
+        + gan.d_optimizer.variables
+        + gan.g_optimizer.variables
+    )
+    start = [v.numpy().copy() for v in variables]
+    fakes = gan.generator(z_d.reshape(-1, 1)).numpy().reshape(d_steps, m)
+
+    gan.train(epochs=1, d_steps=d_steps, g_steps=g_steps, print_interval=0)
+    classic = [v.numpy().copy() for v in variables]
+    for v, value in zip(variables, start):
+        v.assign(value)
+    logs = model.train_on_batch(np.zeros((1, 1), "float32"), return_dict=True)
+
+    for v, a, s in zip(variables, classic, start):
+        # the updates themselves agree (measured: to ~1e-11; weights move ~1e-5)
+        np.testing.assert_allclose(v.numpy() - s, a - s, rtol=1e-5, atol=1e-9, err_msg=v.path)
+    moving = [
+        *gan.generator.trainable_weights,
+        *gan.discriminator.trainable_weights,
+        *[v for v in gan.d_optimizer.variables + gan.g_optimizer.variables if "momentum" in v.path],
+    ]
+    assert len(moving) == 2 * (6 + 6)
+    moved = {id(v) for v, a, s in zip(variables, classic, start) if not np.array_equal(a, s)}
+    assert all(id(v) in moved for v in moving)
+    assert (
+        int(gan.d_optimizer.iterations) == 2 * d_steps
+        and int(gan.g_optimizer.iterations) == 2 * g_steps
+    )
+    # the history's fake stats: the D steps' generated minibatches, averaged
+    np.testing.assert_allclose(logs["fake_mean"], fakes.mean(1).mean(), rtol=1e-5)
+    np.testing.assert_allclose(logs["fake_std"], fakes.std(1).mean(), rtol=1e-4)
+
+
+def test_fit_history_and_mixing_with_train():
+    gan = MomentsGAN(seed=0, minibatch_size=20)
+    gan.train(epochs=2, d_steps=1, g_steps=1, print_interval=0)
+    h = gan.fit(epochs=4, d_steps=2, g_steps=3, log_interval=2, verbose=0, jit_compile=False)
+    assert isinstance(h, keras.callbacks.History)
+    assert sorted(h.history) == ["d_loss", "fake_mean", "fake_std", "g_loss"]
+    assert all(len(v) == 2 and all(map(math.isfinite, v)) for v in h.history.values())
+    assert 0 < h.history["fake_std"][-1] < 5 and h.epoch == [0, 1]
+    # one step = one document epoch: 2 D and 3 G updates each, on the SAME
+    # optimizers as train()'s 2 epochs of 1 + 1
+    assert gan.epochs == 6
+    assert int(gan.d_optimizer.iterations) == 2 + 4 * 2
+    assert int(gan.g_optimizer.iterations) == 2 + 4 * 3
+    gan.fit(epochs=3, d_steps=1, g_steps=1, log_interval=3, verbose=0, jit_compile=False)
+    assert gan.epochs == 9 and int(gan.d_optimizer.iterations) == 13
+    gan.train(epochs=1, d_steps=1, g_steps=1, print_interval=0)
+    assert gan.epochs == 10 and int(gan.g_optimizer.iterations) == 18
+
+
+def test_fit_with_xla_reaches_the_target_mean():
+    """fit()'s default (XLA, one call per Keras epoch) on the short run of
+    `test_short_run_reaches_the_target_mean`: same closest approach."""
+    gan = MomentsGAN(seed=0, minibatch_size=100, d_learning_rate=3e-3, g_learning_rate=3e-3)
+    before = abs(gan.generate(10000).mean() - 4)
+    h = gan.fit(epochs=200, d_steps=5, g_steps=5, log_interval=5, verbose=0)
+    assert gan.fused_model(5, 5).jit_compile is True
+    closest = np.abs(np.array(h.history["fake_mean"]) - 4).min()
+    assert before > 3.5 and closest < before / 10, (before, closest)
+
+
+def weights(gan):
+    return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables]
+
+
+def test_train_interrupted_and_resumed_ends_with_the_same_weights(tmp_path):
+    args = dict(d_steps=2, g_steps=2, print_interval=0, checkpoint_interval=2)
+    straight = MomentsGAN(seed=0, minibatch_size=20)
+    h_straight = straight.train(6, checkpoint_dir=tmp_path / "a", **args)
+    MomentsGAN(seed=0, minibatch_size=20).train(3, checkpoint_dir=tmp_path / "b", **args)
+    resumed = MomentsGAN(seed=0, minibatch_size=20)  # a new process: then the checkpoint
+    h = resumed.train(6, checkpoint_dir=tmp_path / "b", resume=True, **args)
+    assert resumed.epochs == 6 and h.epoch == list(range(6))
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h.history["g_error"], h_straight.history["g_error"], rtol=1e-6)
+    meta = json.loads((tmp_path / "b" / "ckpt-00000006" / "manifest.json").read_text())["meta"]
+    assert meta["class"] == "MomentsGAN" and meta["iterations"] == 6
+    assert meta["config"] == straight.get_config()
+    assert MomentsGAN(**straight.get_config()).get_config() == straight.get_config()
+
+
+def test_fit_interrupted_and_resumed_ends_with_the_same_weights(tmp_path):
+    args = dict(d_steps=2, g_steps=2, log_interval=2, checkpoint_interval=2, verbose=0)
+    args.update(jit_compile=False)
+    straight = MomentsGAN(seed=0, minibatch_size=20)
+    h_straight = straight.fit(6, checkpoint_dir=tmp_path / "a", **args)
+    MomentsGAN(seed=0, minibatch_size=20).fit(4, checkpoint_dir=tmp_path / "b", **args)
+    resumed = MomentsGAN(seed=0, minibatch_size=20)
+    h = resumed.fit(6, checkpoint_dir=tmp_path / "b", resume=True, **args)
+    assert resumed.epochs == 6 and h.epoch == [0, 1, 2]
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h.history["g_loss"], h_straight.history["g_loss"], rtol=1e-5)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "b")][-1] == "ckpt-00000003"
+    with pytest.raises(ValueError, match=r"log_interval=2; resume it.*log_interval=3"):
+        MomentsGAN(seed=0, minibatch_size=20).fit(
+            6, d_steps=1, g_steps=1, log_interval=3, checkpoint_interval=3,
+            checkpoint_dir=tmp_path / "b", resume=True, verbose=0,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match=r"comes from fit\(\), not train\(\)"):
+        MomentsGAN(seed=0, minibatch_size=20).train(
+            8, print_interval=0, checkpoint_dir=tmp_path / "b", resume=True
+        )
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path):
+    MomentsGAN(seed=0, minibatch_size=20).train(
+        1, d_steps=1, g_steps=1, print_interval=0, checkpoint_dir=tmp_path
+    )
+    with pytest.raises(ValueError, match=r"minibatch_size.*20.*this model has.*minibatch_size.*30"):
+        MomentsGAN(seed=0, minibatch_size=30).train(
+            2, print_interval=0, checkpoint_dir=tmp_path, resume=True
+        )
+    with pytest.raises(ValueError, match=r"label_smoothing"):
+        MomentsGAN(minibatch_size=20, label_smoothing=0.1).restore_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"comes from train\(\), not fit\(\)"):
+        MomentsGAN(seed=0, minibatch_size=20).fit(
+            2, log_interval=1, checkpoint_interval=1, checkpoint_dir=tmp_path, resume=True
+        )
+
+
+def test_nan_raises_naming_the_epoch(tmp_path):
+    gan = MomentsGAN(seed=0, minibatch_size=20)
+    gan.train(2, d_steps=1, g_steps=1, print_interval=0)
+    for v in gan.generator.trainable_weights:
+        v.assign(np.full(v.shape, np.nan, "float32"))
+    with pytest.raises(TrainingDivergedError, match=r"at epoch 2: d_fake_error=nan"):
+        gan.train(2, d_steps=1, g_steps=1, print_interval=0, checkpoint_dir=tmp_path)
+    gan.epochs = 4
+    with pytest.raises(TrainingDivergedError, match=r"epoch 0: d_loss=nan.*document epochs 4 to 6"):
+        gan.fit(6, d_steps=1, g_steps=1, log_interval=3, checkpoint_interval=3,
+                verbose=0, jit_compile=False, checkpoint_dir=tmp_path)  # fmt: skip
+    assert ckpt.list_checkpoints(tmp_path) == []  # nothing NaN was written
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 150}, r"epochs must be a multiple of log_interval \(100\).*epochs=150"),
+        ({"checkpoint_interval": 150}, r"Received: checkpoint_interval=150"),
+        ({"steps_per_execution": 30}, r"divide log_interval \(100\).*execution=30"),
+        ({"log_interval": 0}, r"Received: log_interval=0"),
+        ({"d_steps": 0}, r"Received: d_steps=0"),
+        ({"resume": True}, r"resume=True needs a checkpoint_dir"),
+    ],
+)
+def test_bad_fit_arguments(small, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        small.fit(**{"epochs": 100, "verbose": 0, **kwargs})
