@@ -1,4 +1,4 @@
-"""The AAE classic loop against the document's PyTorch code, batch of 64.
+"""The AAE classic loop and fused fit() step against the document's PyTorch code, batch of 64.
 
 Both train the same networks (the document's MLPs, 32x32 MNIST) on the same
 pre-resized images, one epoch over a subset per round, measured alternately
@@ -6,7 +6,9 @@ in one process so machine noise hits both. The PyTorch side is the
 document's loop body verbatim in substance (numpy noise, the generator step,
 then the discriminator step on prior samples against the detached codes),
 minus its per-batch print and DataLoader (torchvision is not installed; the
-images are already tensors). torch is only needed here, not by keras_gan.
+images are already tensors). The fused rows run `AAE.adversarial_model`'s
+train_step through Keras's fit() (XLA off/on, 1 or 10 steps per compiled
+call), built and compiled once. torch is only needed here, not by keras_gan.
 
     python benchmarks/bench_aae.py --batches 100 --rounds 5
 """
@@ -22,6 +24,7 @@ import torch.nn as nn
 
 from keras_gan import AAE
 from keras_gan.data import load_mnist, prepare_images, resize_images
+from keras_gan.engine import build_optimizers, make_dataset
 
 LATENT_DIM, IMG_SIZE = 10, 32
 IMG_SHAPE = (1, IMG_SIZE, IMG_SIZE)
@@ -155,12 +158,35 @@ def main():
         for i in range(args.batches):
             theirs.train_batch(x_torch[order[i * args.batch_size : (i + 1) * args.batch_size]])
 
-    for fn in (run_ours, run_torch):  # warm up: trace and build
+    def fused(jit, spe):
+        """The fused train_step through Keras's fit(), built and compiled once."""
+        aae = AAE(seed=0)
+        model = aae.adversarial_model
+        model.compile(
+            d_optimizer=aae.discriminator.optimizer,
+            g_optimizer=aae.combined.optimizer,
+            jit_compile=jit,
+            steps_per_execution=spe,
+        )
+        build_optimizers(model)
+        dataset = make_dataset(x, args.batch_size, seed=0, repeat=True)
+        return lambda: model.fit(dataset, epochs=1, steps_per_epoch=args.batches, verbose=0)
+
+    variants = {
+        "keras_gan AAE classic loop": run_ours,
+        "document's PyTorch code": run_torch,
+    }
+    for jit in (False, True):
+        for spe in (1, 10):
+            variants[f"keras_gan fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused(
+                jit, spe
+            )
+    for fn in variants.values():  # warm up: trace and build
         fn()
-    names = ("keras_gan AAE classic loop", "document's PyTorch code")
+    names = list(variants)
     times = {name: [] for name in names}
     for _ in range(args.rounds):
-        for name, fn in zip(names, (run_ours, run_torch)):
+        for name, fn in variants.items():
             t = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - t) / args.batches * 1000)
@@ -169,10 +195,10 @@ def main():
         f"AAE, batch {args.batch_size}, {args.rounds} rounds x {args.batches} batches, "
         f"torch {torch.__version__} with {torch.get_num_threads()} threads"
     )
-    print(f"{'loop':30s} {'ms/batch (median)':>18s} {'min':>7s} {'max':>7s} {'ratio':>7s}")
+    print(f"{'loop':38s} {'ms/batch (median)':>18s} {'min':>7s} {'max':>7s} {'vs torch':>9s}")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"{name:30s} {med:18.1f} {min(ts):7.1f} {max(ts):7.1f} {med / ref:7.3f}")
+        print(f"{name:38s} {med:18.1f} {min(ts):7.1f} {max(ts):7.1f} {med / ref:8.2f}x")
 
 
 if __name__ == "__main__":
