@@ -267,6 +267,9 @@ class GaussianGAN(CheckpointMixin):
         )
         self._labels = {}
         self.adversarial_model = GaussianAdversarial(self, name=f"gaussian_{variant}")
+        # fit() runs under the distribution strategy the model was built in
+        # (e.g. a MirroredStrategy's scope); train() runs on one device.
+        self.strategy = tf.distribute.get_strategy()
         self._fit_compiled = None  # (jit_compile, steps_per_execution) last compiled
 
     # --------------------------------------------------------- checkpoints
@@ -604,12 +607,13 @@ class GaussianGAN(CheckpointMixin):
         # and a retrace (XLA included) costs more than a short fit().
         key = (jit_compile, steps_per_execution)
         if self._fit_compiled != key:
-            model.compile(
-                d_optimizer=self.d_optimizer,
-                g_optimizer=self.g_optimizer,
-                jit_compile=jit_compile,
-                steps_per_execution=steps_per_execution,
-            )
+            with self.strategy.scope():
+                model.compile(
+                    d_optimizer=self.d_optimizer,
+                    g_optimizer=self.g_optimizer,
+                    jit_compile=jit_compile,
+                    steps_per_execution=steps_per_execution,
+                )
             self._fit_compiled = key
         if self._schedules:
             steps = len(x) // batch_size

@@ -15,7 +15,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan import DCGAN  # noqa: E402
+from keras_gan import DCGAN, GaussianGAN  # noqa: E402
 from keras_gan.engine import AdversarialModel, build_optimizers, replica_normal  # noqa: E402
 
 
@@ -97,6 +97,22 @@ def main():
     out["dcgan_g_changed"] = all(
         not np.array_equal(a, w.numpy()) for a, w in zip(before, gan.generator.trainable_weights)
     )
+    # the Gaussian GANs, built in the strategy's scope, train under it too
+    for variant in ("bce", "softmax"):
+        with strategy.scope():
+            gauss = GaussianGAN(variant, seed=0)
+        before = [w.numpy().copy() for w in gauss.generator.trainable_weights]
+        h = gauss.fit(epochs=2, batch_size=8, verbose=0, jit_compile=False)
+        out[f"gaussian_{variant}_history"] = h.history
+        out[f"gaussian_{variant}_g_changed"] = all(
+            not np.array_equal(a, w.numpy())
+            for a, w in zip(before, gauss.generator.trainable_weights)
+        )
+    try:
+        DCGAN(latent_dim=6, img_shape=(8, 8, 1), strategy=strategy, settings="improved")
+        out["ema_refused"] = False
+    except ValueError as e:
+        out["ema_refused"] = "multi-replica" in str(e)
     out["replicas"] = strategy.num_replicas_in_sync
     print("RESULT " + json.dumps(out))
 

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 
-def test_mirrored_strategy_step_equals_single_device_and_dcgan_trains():
+
+def test_mirrored_strategy_step_equals_single_device_and_models_train():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     worker = Path(__file__).with_name("distributed_worker.py")
     r = subprocess.run(
@@ -25,3 +27,9 @@ def test_mirrored_strategy_step_equals_single_device_and_dcgan_trains():
     assert out["replica_noise_differs"]
     assert out["dcgan_g_changed"]
     assert all(v == v for v in out["dcgan_history"]["g_loss"])  # finite, not NaN
+    for variant in ("bce", "softmax"):
+        assert out[f"gaussian_{variant}_g_changed"], variant
+        losses = out[f"gaussian_{variant}_history"]["g_loss"]
+        assert len(losses) == 2 and all(np.isfinite(losses)), (variant, losses)
+    # the generator's weight average is refused, not silently wrong, on 2 replicas
+    assert out["ema_refused"]
