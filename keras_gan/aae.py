@@ -14,6 +14,7 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
+    check_checkpoint_args,
     fit_adversarial,
     run_loop,
     targets,
@@ -570,12 +571,9 @@ class AAE(CheckpointMixin):
             )
         if sample_interval:
             data_lib.check_writable_dir(sample_dir, "sample_dir")
-        checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
-        keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)
-        if resume and checkpoint_dir is None:
-            raise ValueError("resume=True needs a checkpoint_dir to resume from.")
-        if checkpoint_dir is not None:
-            data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
+        checkpoint_interval, keep_checkpoints = check_checkpoint_args(
+            checkpoint_dir, checkpoint_interval, keep_checkpoints, resume
+        )
         self.sample_dir = os.fspath(sample_dir)
         steps = math.ceil(len(x) / batch_size)
         previous = None

@@ -13,6 +13,7 @@ from keras_gan.engine import (
     CheckpointMixin,
     CombinedModel,
     WeightAverage,
+    check_checkpoint_args,
     fit_adversarial,
     precision_policy,
     run_loop,
@@ -427,13 +428,10 @@ class DCGAN(CheckpointMixin):
             )
         if save_interval:
             data_lib.check_writable_dir(sample_dir, "sample_dir")
-        if checkpoint_dir is not None:
-            data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
+        checkpoint_interval, keep_checkpoints = check_checkpoint_args(
+            checkpoint_dir, checkpoint_interval, keep_checkpoints, resume
+        )
         self.sample_dir = os.fspath(sample_dir)
-        checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
-        keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)
-        if resume and checkpoint_dir is None:
-            raise ValueError("resume=True needs a checkpoint_dir to resume from.")
         history, remaining = None, epochs
         if resume:
             meta = self.restore_checkpoint(checkpoint_dir)

@@ -18,7 +18,12 @@ import tensorflow as tf
 
 from keras_gan import checkpoint as ckpt
 from keras_gan import data as data_lib
-from keras_gan.engine import TrainingDivergedError, build_optimizers, make_dataset
+from keras_gan.engine import (
+    TrainingDivergedError,
+    build_optimizers,
+    make_dataset,
+    restore_epoch_checkpoint,
+)
 
 # What a collective raises when a peer stops: the coordination service's
 # missed heartbeats (UnavailableError), or a `CommunicationOptions` timeout.
@@ -194,14 +199,9 @@ def train_distributed(
     build_optimizers(model)
     initial_epoch, previous = 0, {}
     if resume:
-        meta = family.restore_checkpoint(checkpoint_dir)
-        if meta is not None:
-            if meta.get("epochs") is None:
-                raise ckpt.CheckpointError(
-                    f"The checkpoint in {str(checkpoint_dir)!r} comes from train(), not "
-                    "fit() or train_distributed(); resume it with train(..., resume=True)."
-                )
-            initial_epoch, previous = int(meta["epochs"]), meta["history"]
+        initial_epoch, previous = restore_epoch_checkpoint(
+            family, checkpoint_dir, "fit() or train_distributed()"
+        )
         _check_workers_agree(strategy, initial_epoch, checkpoint_dir)
 
     # Every worker must shuffle alike (each keeps its part of every batch):

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan import checkpoint as ckpt
-from keras_gan.data import check_writable_dir
+from keras_gan.data import check_int, check_writable_dir
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -629,6 +629,52 @@ class _EpochCheckpoint(keras.callbacks.Callback):
         self.last_saved = epochs
 
 
+def check_checkpoint_args(checkpoint_dir, checkpoint_interval, keep_checkpoints, resume):
+    """Checks a training call's checkpoint arguments before training starts.
+
+    Returns:
+        `(checkpoint_interval, keep_checkpoints)` as ints.
+
+    Raises:
+        ValueError: for a non-positive interval or count, `resume=True`
+            without a `checkpoint_dir`, or a directory that cannot be
+            written (created if missing).
+    """
+    checkpoint_interval = check_int("checkpoint_interval", checkpoint_interval)
+    keep_checkpoints = check_int("keep_checkpoints", keep_checkpoints)
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs a checkpoint_dir to resume from.")
+    if checkpoint_dir is not None:
+        check_writable_dir(checkpoint_dir, "checkpoint_dir")
+    return checkpoint_interval, keep_checkpoints
+
+
+def restore_epoch_checkpoint(family, checkpoint_dir, entry):
+    """Restores the latest epoch-counted checkpoint (`fit()`'s) for `entry`.
+
+    Args:
+        family: The model family (a `CheckpointMixin`).
+        checkpoint_dir: Checkpoint directory of the run.
+        entry: How the refusal names the resuming call, e.g. `"fit()"`.
+
+    Returns:
+        `(initial_epoch, history)`: `(0, {})` without a checkpoint.
+
+    Raises:
+        keras_gan.checkpoint.CheckpointError: for a checkpoint that `train()`
+            wrote (counted in iterations), or as `restore_checkpoint`.
+    """
+    meta = family.restore_checkpoint(checkpoint_dir)
+    if meta is None:
+        return 0, {}
+    if meta.get("epochs") is None:
+        raise ckpt.CheckpointError(
+            f"The checkpoint in {str(checkpoint_dir)!r} comes from train(), not "
+            f"{entry}; resume it with train(..., resume=True)."
+        )
+    return int(meta["epochs"]), meta["history"]
+
+
 def fit_adversarial(
     family,
     model,
@@ -655,23 +701,13 @@ def fit_adversarial(
     Returns:
         A `keras.callbacks.History` holding the whole run's epochs.
     """
-    checkpoint_interval = _check_int("checkpoint_interval", checkpoint_interval)
-    keep_checkpoints = _check_int("keep_checkpoints", keep_checkpoints)
-    if resume and checkpoint_dir is None:
-        raise ValueError("resume=True needs a checkpoint_dir to resume from.")
-    if checkpoint_dir is not None:
-        check_writable_dir(checkpoint_dir, "checkpoint_dir")
+    checkpoint_interval, keep_checkpoints = check_checkpoint_args(
+        checkpoint_dir, checkpoint_interval, keep_checkpoints, resume
+    )
     steps = len(x) // batch_size
     initial_epoch, previous = 0, {}
     if resume:
-        meta = family.restore_checkpoint(checkpoint_dir)
-        if meta is not None:
-            if meta.get("epochs") is None:
-                raise ckpt.CheckpointError(
-                    f"The checkpoint in {str(checkpoint_dir)!r} comes from train(), not "
-                    "fit(); resume it with train(..., resume=True)."
-                )
-            initial_epoch, previous = int(meta["epochs"]), meta["history"]
+        initial_epoch, previous = restore_epoch_checkpoint(family, checkpoint_dir, "fit()")
     dataset = make_dataset(x, batch_size, seed=family.seed, repeat=True)
     dataset = dataset.skip(initial_epoch * steps)
     build_optimizers(model)
@@ -697,12 +733,6 @@ def fit_adversarial(
         history.history[name] = list(values) + history.history.get(name, [])
     history.epoch = list(range(len(next(iter(history.history.values()), []))))
     return history
-
-
-def _check_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return int(value)
 
 
 def targets(batch_size, value):

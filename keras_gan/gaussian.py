@@ -23,6 +23,7 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
+    check_checkpoint_args,
     fit_adversarial,
     run_loop,
 )
@@ -470,15 +471,12 @@ class GaussianGAN(CheckpointMixin):
         """
         epochs = data_lib.check_int("epochs", epochs)
         batch_size = data_lib.check_int("batch_size", batch_size)
-        checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
-        keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)
-        if resume and checkpoint_dir is None:
-            raise ValueError("resume=True needs a checkpoint_dir to resume from.")
+        checkpoint_interval, keep_checkpoints = check_checkpoint_args(
+            checkpoint_dir, checkpoint_interval, keep_checkpoints, resume
+        )
         if data is None:
             data = data_lib.gaussian_2d(seed=self.seed)
         x = data_lib.prepare_points(data, self.data_dim, name="data", min_rows=batch_size)
-        if checkpoint_dir is not None:
-            data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
         starts = range(0, len(x), batch_size)
         history, remaining = None, epochs
         if resume:

@@ -27,6 +27,7 @@ from keras_gan.engine import (
     CheckpointMixin,
     CombinedModel,
     TrainingDivergedError,
+    check_checkpoint_args,
     fit_adversarial,
     run_loop,
 )
@@ -590,12 +591,9 @@ class MomentsGAN(CheckpointMixin):
         d_steps = data_lib.check_int("d_steps", d_steps)
         g_steps = data_lib.check_int("g_steps", g_steps)
         print_interval = data_lib.check_int("print_interval", print_interval, minimum=0)
-        checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
-        keep_checkpoints = data_lib.check_int("keep_checkpoints", keep_checkpoints)
-        if resume and checkpoint_dir is None:
-            raise ValueError("resume=True needs a checkpoint_dir to resume from.")
-        if checkpoint_dir is not None:
-            data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
+        checkpoint_interval, keep_checkpoints = check_checkpoint_args(
+            checkpoint_dir, checkpoint_interval, keep_checkpoints, resume
+        )
         history, remaining = None, epochs
         if resume:
             meta = self.restore_checkpoint(checkpoint_dir)
