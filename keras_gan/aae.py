@@ -16,7 +16,10 @@ from keras_gan.engine import (
     CombinedModel,
     check_checkpoint_args,
     fit_adversarial,
+    precision_policy,
+    replica_normal,
     run_loop,
+    strategy_scope,
     targets,
 )
 
@@ -48,7 +51,8 @@ class Reparameterization(keras.layers.Layer):
 
     def call(self, inputs):
         mu, logvar = inputs
-        eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
+        # independent noise on every replica under tf.distribute
+        eps = replica_normal(ops.shape(mu), self.seed_generator, dtype=mu.dtype)
         return mu + ops.exp(0.5 * logvar) * eps
 
     def compute_output_shape(self, input_shape):
@@ -164,6 +168,15 @@ class AAE(CheckpointMixin):
             the generator step. Defaults to `0.999`.
         adversarial_weight: Non-negative float, weight of the code's BCE in
             the generator step. Defaults to `0.001`.
+        strategy: Optional `tf.distribute.Strategy` (e.g. `MirroredStrategy`
+            over several GPUs). Networks, optimizers and the `fit()` model
+            are created in its scope; the enclosing scope is used otherwise.
+            `fit()` runs under it (each replica draws its own noise); the
+            classic `train()` loop runs on one device.
+        mixed_precision: If `True`, the networks compute in `mixed_float16`
+            on a GPU (with dynamic loss scaling) or `mixed_bfloat16` on a
+            CPU, keeping float32 weights; images, codes and probabilities
+            come out in float32. Defaults to `False`.
 
     Raises:
         ValueError: for a non-positive `latent_dim`, `img_size` or
@@ -187,6 +200,8 @@ class AAE(CheckpointMixin):
         seed=None,
         reconstruction_weight=0.999,
         adversarial_weight=0.001,
+        strategy=None,
+        mixed_precision=False,
     ):
         self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
         self.img_size = data_lib.check_int("img_size", img_size)
@@ -204,8 +219,20 @@ class AAE(CheckpointMixin):
         self._rng = np.random.default_rng(seed)
         # The prior's stream; the encoder's noise has its own (seed + 1), so
         # the two never draw the same numbers.
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Everything holding variables is created in one distribution scope
+        # (the one given, or the enclosing one), so fit() can run under it.
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.mixed_precision = bool(mixed_precision)
+        with strategy_scope(self.strategy, "AAE"), precision_policy(self.mixed_precision):
+            self._build()
+        self._sample_fn = tf.function(self._sample, reduce_retracing=True)
+        self._encode_fn = tf.function(self._encode, reduce_retracing=True)
+        self._decode_fn = tf.function(self._decode, reduce_retracing=True)
+        self._d_batch_fn = tf.function(self._d_batch, reduce_retracing=True)
+        self._d_labels = {}
 
+    def _build(self):
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.reconstruction_loss = keras.losses.MeanAbsoluteError()
         self.adversarial_loss = keras.losses.BinaryCrossentropy()
         self.discriminator = self.build_discriminator()
@@ -227,11 +254,6 @@ class AAE(CheckpointMixin):
             optimizer=keras.optimizers.Adam(0.0002, 0.5, 0.999),
         )
         self.adversarial_model = AAEAdversarial(self, name="aae")
-        self._sample_fn = tf.function(self._sample, reduce_retracing=True)
-        self._encode_fn = tf.function(self._encode, reduce_retracing=True)
-        self._decode_fn = tf.function(self._decode, reduce_retracing=True)
-        self._d_batch_fn = tf.function(self._d_batch, reduce_retracing=True)
-        self._d_labels = {}
 
     # ------------------------------------------------------------ networks
 
@@ -244,6 +266,7 @@ class AAE(CheckpointMixin):
             "seed": self.seed,
             "reconstruction_weight": self.reconstruction_weight,
             "adversarial_weight": self.adversarial_weight,
+            "mixed_precision": self.mixed_precision,
         }
 
     def networks(self):
@@ -280,10 +303,11 @@ class AAE(CheckpointMixin):
         h = keras.layers.Dense(512)(h)
         h = self._batch_norm()(h)
         h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
-        mu = keras.layers.Dense(self.latent_dim, name="mu")(h)
-        logvar = keras.layers.Dense(self.latent_dim, name="logvar")(h)
+        # the heads and the sampling stay float32 under mixed precision
+        mu = keras.layers.Dense(self.latent_dim, name="mu", dtype="float32")(h)
+        logvar = keras.layers.Dense(self.latent_dim, name="logvar", dtype="float32")(h)
         seed = None if self.seed is None else self.seed + 1
-        z = Reparameterization(seed=seed, name="reparameterization")([mu, logvar])
+        z = Reparameterization(seed=seed, name="reparameterization", dtype="float32")([mu, logvar])
         return keras.Model(img, z, name="encoder")
 
     def build_decoder(self):
@@ -300,8 +324,8 @@ class AAE(CheckpointMixin):
                 keras.layers.Dense(512),
                 self._batch_norm(),
                 keras.layers.LeakyReLU(negative_slope=0.2),
-                keras.layers.Dense(math.prod(self.img_shape), activation="tanh"),
-                keras.layers.Reshape(self.img_shape),
+                keras.layers.Dense(math.prod(self.img_shape), activation="tanh", dtype="float32"),
+                keras.layers.Reshape(self.img_shape, dtype="float32"),
             ],
             name="decoder",
         )
@@ -319,7 +343,7 @@ class AAE(CheckpointMixin):
                 keras.layers.LeakyReLU(negative_slope=0.2),
                 keras.layers.Dense(256),
                 keras.layers.LeakyReLU(negative_slope=0.2),
-                keras.layers.Dense(1, activation="sigmoid"),
+                keras.layers.Dense(1, activation="sigmoid", dtype="float32"),
             ],
             name="discriminator",
         )
@@ -601,9 +625,7 @@ class AAE(CheckpointMixin):
             def checkpoint(i):
                 done = i - start + 1
                 if done % steps == 0 and (done // steps) % checkpoint_interval == 0:
-                    self.save_checkpoint(
-                        checkpoint_dir, state["history"].history, keep_checkpoints
-                    )
+                    self.save_checkpoint(checkpoint_dir, state["history"].history, keep_checkpoints)
 
             hooks.append((1, checkpoint))
 
@@ -690,12 +712,13 @@ class AAE(CheckpointMixin):
                 f"batch_size must not exceed the number of images ({len(x)}). "
                 f"Received: batch_size={batch_size}"
             )
-        self.adversarial_model.compile(
-            d_optimizer=self.discriminator.optimizer,
-            g_optimizer=self.combined.optimizer,
-            jit_compile=jit_compile,
-            steps_per_execution=steps_per_execution,
-        )
+        with strategy_scope(self.strategy, "AAE"):
+            self.adversarial_model.compile(
+                d_optimizer=self.discriminator.optimizer,
+                g_optimizer=self.combined.optimizer,
+                jit_compile=jit_compile,
+                steps_per_execution=steps_per_execution,
+            )
         return fit_adversarial(
             self,
             self.adversarial_model,

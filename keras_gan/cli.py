@@ -98,7 +98,8 @@ def _add_device_flags(p, mixed_precision=True):
         "--xla",
         action="store_true",
         help="compile the fused training step with XLA (jit_compile); needs --distribute "
-        "mirrored or multi-worker",
+        "mirrored or multi-worker with a single replica (XLA cannot compile the "
+        "all-reduces of several, keras-team/keras#19246)",
     )
 
 
@@ -526,8 +527,7 @@ def _add_aae_flags(p):
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_checkpoint_flags(p, unit="epochs", default_interval=1)
-    # AAE(...) takes no mixed_precision= (yet): no --mixed-precision here
-    _add_device_flags(p, mixed_precision=False)
+    _add_device_flags(p)
 
 
 def train_aae(args):
@@ -535,21 +535,20 @@ def train_aae(args):
     import numpy as np
 
     _check_device_flags(args)
-    import contextlib
-
     from keras_gan import AAE, data, viz
     from keras_gan.distribute import is_chief, train_distributed
 
     out = _prepare_out(args.out)
     x = _load_user_images(args)
     strategy = _make_strategy(args)
-    with strategy.scope() if strategy else contextlib.nullcontext():  # AAE takes no strategy=
-        aae = AAE(
-            latent_dim=args.latent_dim,
-            img_size=args.image_size,
-            channels=x.shape[-1],
-            seed=args.seed,
-        )
+    aae = AAE(
+        latent_dim=args.latent_dim,
+        img_size=args.image_size,
+        channels=x.shape[-1],
+        seed=args.seed,
+        strategy=strategy,
+        mixed_precision=args.mixed_precision,
+    )
     samples = out / "samples"
     aae.sample_dir = str(samples)
     chief = strategy is None or is_chief(strategy)
@@ -625,6 +624,7 @@ def train_aae(args):
         "batch_size": args.batch_size,
         "distribute": args.distribute,
         "replicas": 1 if strategy is None else strategy.num_replicas_in_sync,
+        "mixed_precision": args.mixed_precision,
         "xla": args.xla,
         "seconds": round(seconds, 2),
         "ms_per_batch": round(1000 * seconds / batches, 2),

@@ -23,6 +23,7 @@ from keras_gan.engine import (
     build_optimizers,
     make_dataset,
     restore_epoch_checkpoint,
+    strategy_scope,
 )
 
 # What a collective raises when a peer stops: the coordination service's
@@ -49,14 +50,6 @@ def is_chief(strategy):
         return True
     cluster = resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in cluster
-
-
-def _strategy_of(family):
-    strategy = getattr(family, "strategy", None)
-    if strategy is None:
-        # AAE takes no `strategy=`: it belongs to the scope it was built in
-        strategy = family.adversarial_model.distribute_strategy
-    return strategy
 
 
 def train_distributed(
@@ -108,8 +101,9 @@ def train_distributed(
         steps_per_epoch: Optional positive integer, steps per epoch.
             Defaults to one pass over the data (`len(x) // batch_size`).
             `1` gives the classic loop's "an epoch is one iteration".
-        jit_compile: Bool, compile each replica's step with XLA. Defaults to
-            `False` (Keras's `"auto"` also turns XLA off under a strategy).
+        jit_compile: Bool, compile the step with XLA: one replica only
+            (XLA cannot compile the all-reduces of several, see `Raises`).
+            Defaults to `False`.
         checkpoint_dir: Optional directory for atomic checkpoints, every
             `checkpoint_interval` epochs and at the end.
         checkpoint_interval: Positive integer, in epochs. Defaults to `1`.
@@ -131,8 +125,8 @@ def train_distributed(
         ValueError: for a family without `adversarial_model` or built
             outside the strategy's scope, non-positive sizes, a
             `batch_size` that is not a multiple of the replicas or exceeds
-            the images, bad images, or `resume=True` without
-            `checkpoint_dir`.
+            the images, bad images, `resume=True` without
+            `checkpoint_dir`, or `jit_compile=True` with several replicas.
         keras_gan.checkpoint.CheckpointError: for a checkpoint of another
             model, or workers that found different checkpoints.
         keras_gan.engine.TrainingDivergedError: if a loss becomes NaN.
@@ -164,8 +158,15 @@ def train_distributed(
         )
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from.")
-    strategy = _strategy_of(family)
+    strategy = family.strategy
     replicas = strategy.num_replicas_in_sync
+    if jit_compile and replicas > 1:
+        raise ValueError(
+            f"jit_compile=True needs one replica; this strategy has {replicas}. XLA cannot "
+            "compile a step whose optimizers all-reduce across replicas in Keras 3.15 / "
+            "TF 2.21 (keras-team/keras#19246). Received: jit_compile=True; pass "
+            "jit_compile=False."
+        )
     if batch_size % replicas:
         raise ValueError(
             f"batch_size must be a multiple of the {replicas} replicas in sync, so every "
@@ -176,7 +177,7 @@ def train_distributed(
         raise ValueError(
             f"{type(family).__name__} was not built in the scope of the "
             f"{type(strategy).__name__} it trains with. Build it inside "
-            "`with strategy.scope():` (DCGAN also takes `strategy=`)."
+            "`with strategy.scope():` or pass `strategy=`."
         )
     if x is None:
         (x, _), _ = data_lib.load_mnist()
@@ -192,7 +193,7 @@ def train_distributed(
         data_lib.check_writable_dir(checkpoint_dir, "checkpoint_dir")
     steps = steps_per_epoch or len(x) // batch_size
 
-    with strategy.scope():  # the optimizers fit() uses; built here, not in a trace
+    with strategy_scope(strategy, type(family).__name__):  # fit()'s optimizers, built here
         model.compile(
             d_optimizer=family.discriminator.optimizer, g_optimizer=family.combined.optimizer
         )
@@ -210,32 +211,11 @@ def train_distributed(
     dataset = make_dataset(x, batch_size, seed=seed, repeat=True).skip(initial_epoch * steps)
     batches = iter(strategy.experimental_distribute_dataset(dataset))
 
-    # Keras creates BatchNormalization's moving statistics with aggregation
-    # "none": each replica keeps its own, so workers' copies drift apart (and
-    # a worker's saved weights depend on which one saved). Every step ends by
-    # setting them to their mean over replicas; for the moving mean that is
-    # exactly a one-device update on the whole batch.
-    networks = {id(n): n for n in (*model.generator_networks, model.discriminator)}
-    statistics = [
-        v
-        for net in networks.values()
-        for v in net.non_trainable_weights
-        if v.dtype.startswith("float")
-    ]
-
-    def replica_step(batch):
-        logs = model.train_step(batch)
-        if statistics and replicas > 1:
-            context = tf.distribute.get_replica_context()
-            means = context.all_reduce("MEAN", [tf.identity(v.value) for v in statistics])
-            for variable, mean in zip(statistics, means):
-                variable.assign(mean)
-        return logs
-
-    # passed to strategy.run directly, as Keras's trainer passes its step
-    # (a tf.function nested in the replica function may not all-reduce)
+    # fit()'s own step (it ends by averaging BN statistics over replicas),
+    # passed to strategy.run directly, as Keras's trainer passes it (a
+    # tf.function nested in the replica function may not all-reduce)
     replica_step = tf.function(
-        tf.autograph.experimental.do_not_convert(replica_step),
+        tf.autograph.experimental.do_not_convert(model.train_step),
         jit_compile=jit_compile,
         reduce_retracing=True,
     )

@@ -89,21 +89,49 @@ def precision_policy(mixed):
         keras.config.set_dtype_policy(previous)
 
 
-def replica_normal(shape, seed_generator):
-    """N(0, 1) noise from a Keras `SeedGenerator`, different on every replica.
+def strategy_scope(strategy, owner):
+    """`strategy.scope()`, refusing to open inside another strategy's scope.
 
-    On one device this draws exactly what `keras.random.normal(shape,
-    seed=seed_generator)` draws. Under a `tf.distribute` strategy every replica
-    reads the same generator state, so the replica's id is folded into the
-    seed: replicas get independent noise, and replica 0 the single-device
-    noise.
+    TensorFlow raises "Must not nest tf.distribute.Strategy scopes" from
+    deep inside; this says which model is involved and what to do.
 
     Args:
-        shape: Shape of the sample.
+        strategy: The `tf.distribute.Strategy` the model belongs to.
+        owner: How the error names the model, e.g. `"AAE"`.
+
+    Returns:
+        The strategy's scope, a context manager.
+
+    Raises:
+        ValueError: inside the scope of a different strategy.
+    """
+    current = tf.distribute.get_strategy()
+    if tf.distribute.has_strategy() and current is not strategy:
+        mine = type(strategy).__name__
+        if mine == "_DefaultDistributionStrategy":  # what get_strategy() gives outside scopes
+            mine = "one device (no strategy)"
+        raise ValueError(
+            f"{owner} was not built in the scope of the {type(current).__name__} it is used "
+            f"in: it runs on {mine}. Build it with `strategy=` that strategy (or inside its "
+            "scope) to train under it, or use it outside the other scope."
+        )
+    return strategy.scope()
+
+
+def replica_seed(seed_generator):
+    """The next stateless seed of a Keras `SeedGenerator`, per replica.
+
+    On one device this is exactly the seed `keras.random.*(..., seed=
+    seed_generator)` draws with. Under a `tf.distribute` strategy every
+    replica reads the same generator state, so the replica's id is folded
+    into the seed: replicas draw independent numbers, and replica 0 the
+    single-device ones.
+
+    Args:
         seed_generator: A `keras.random.SeedGenerator` (advanced by one draw).
 
     Returns:
-        A float32 tensor.
+        An int32 tensor of shape `(2,)` for `tf.random.stateless_*`.
     """
     seed = seed_generator.next()
     context = tf.distribute.get_replica_context()
@@ -112,7 +140,53 @@ def replica_normal(shape, seed_generator):
         seed = seed + tf.stack([tf.zeros_like(replica), replica])
     if seed.dtype != tf.int32:  # as Keras's TensorFlow backend casts seeds
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-    return tf.random.stateless_normal(shape, seed=seed, dtype=keras.config.floatx())
+    return seed
+
+
+def replica_normal(shape, seed_generator, mean=0.0, stddev=1.0, dtype=None):
+    """Normal noise from a Keras `SeedGenerator`, different on every replica.
+
+    Draws what `keras.random.normal(shape, mean, stddev, seed=seed_generator)`
+    draws on one device; see `replica_seed` for several replicas.
+
+    Args:
+        shape: Shape of the sample.
+        seed_generator: A `keras.random.SeedGenerator` (advanced by one draw).
+        mean: Mean of the distribution. Defaults to `0`.
+        stddev: Standard deviation. Defaults to `1`.
+        dtype: Optional dtype; defaults to `keras.config.floatx()`.
+
+    Returns:
+        A tensor of `dtype`.
+    """
+    dtype = dtype or keras.config.floatx()
+    return tf.random.stateless_normal(
+        shape, seed=replica_seed(seed_generator), mean=mean, stddev=stddev, dtype=dtype
+    )
+
+
+def replica_uniform(shape, seed_generator, dtype=None):
+    """U(0, 1) noise from a Keras `SeedGenerator`, different on every replica.
+
+    Draws what `keras.random.uniform(shape, seed=seed_generator)` draws on
+    one device; see `replica_seed` for several replicas.
+
+    Args:
+        shape: Shape of the sample.
+        seed_generator: A `keras.random.SeedGenerator` (advanced by one draw).
+        dtype: Optional dtype; defaults to `keras.config.floatx()`.
+
+    Returns:
+        A tensor of `dtype`.
+    """
+    dtype = dtype or keras.config.floatx()
+    return tf.random.stateless_uniform(
+        shape,
+        seed=replica_seed(seed_generator),
+        minval=tf.cast(0.0, dtype),
+        maxval=tf.cast(1.0, dtype),
+        dtype=dtype,
+    )
 
 
 class CombinedModel(keras.Model):
@@ -278,6 +352,22 @@ class AdversarialModel(keras.Model):
             **kwargs: Passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, ...).
         """
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if replicas > 1:
+            # Keras 3.15 / TF 2.21 under a multi-replica strategy: a loop of
+            # steps per call, or XLA, around a step whose optimizers all-reduce
+            # fails with "You must feed a value for placeholder tensor"
+            # (keras-team/keras#19246; a plain Sequential fails the same way).
+            spe, jit = kwargs.get("steps_per_execution", 1), kwargs.get("jit_compile", "auto")
+            if spe != 1 or jit is True:
+                raise ValueError(
+                    f"Under a strategy with {replicas} replicas, fit() runs one step per "
+                    "call without XLA (Keras cannot run either with several replicas yet, "
+                    "keras-team/keras#19246). Received: "
+                    f"steps_per_execution={spe!r}, jit_compile={jit!r}; pass "
+                    "steps_per_execution=1 and jit_compile=False (or 'auto')."
+                )
+            kwargs["jit_compile"] = False
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
@@ -312,9 +402,36 @@ class AdversarialModel(keras.Model):
         else:
             d_loss, state = self._discriminator_phase(real, scale)
             g_loss = self._generator_phase(real, state, scale)
+        self.average_statistics()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
+
+    def average_statistics(self):
+        """Sets the networks' moving statistics to their mean over replicas.
+
+        Keras creates BatchNormalization's moving statistics with
+        aggregation "none": under a multi-replica strategy each replica
+        updates its own copy from its share of the batch, so the copies drift
+        apart (and saved weights depend on which replica's copy is read).
+        Every step ends by averaging them; for a moving mean that is exactly
+        the one-device update on the whole batch. A no-op on one replica.
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return
+        networks = {id(n): n for n in (*self.generator_networks, self.discriminator)}
+        statistics = [  # floats only: seed generators' states are integers
+            v
+            for net in networks.values()
+            for v in net.non_trainable_weights
+            if v.dtype.startswith("float")
+        ]
+        if not statistics:
+            return
+        means = context.all_reduce("MEAN", [tf.identity(v.value) for v in statistics])
+        for variable, mean in zip(statistics, means):
+            variable.assign(mean)
 
     def _discriminator_phase(self, real, scale):
         state = None

@@ -26,6 +26,7 @@ from keras_gan.engine import (
     check_checkpoint_args,
     fit_adversarial,
     run_loop,
+    strategy_scope,
 )
 
 # Per variant: the document's learning rates, the loss, and the weight that
@@ -186,6 +187,10 @@ class GaussianGAN(CheckpointMixin):
         settings: `"document"` (the documents' N(0, 0.02) init, Adam
             `beta_1=0.9`, constant rates) or `"stable"` (see above).
             Defaults to `"document"`.
+        strategy: Optional `tf.distribute.Strategy` (e.g.
+            `MirroredStrategy`): networks, optimizers and the `fit()` model
+            are created in its scope, and `fit()` runs under it; the
+            enclosing scope is used otherwise. `train()` runs on one device.
 
     Raises:
         ValueError: for an unknown variant or settings, non-positive sizes
@@ -209,6 +214,7 @@ class GaussianGAN(CheckpointMixin):
         lr_g=None,
         seed=None,
         settings="document",
+        strategy=None,
     ):
         if variant not in VARIANTS:
             raise ValueError(
@@ -235,17 +241,26 @@ class GaussianGAN(CheckpointMixin):
         self.epochs = 0  # train() epochs so far, across calls (checkpointed)
         self._rng = np.random.default_rng(seed)  # train()'s noise
         self._sample_rng = np.random.default_rng(None if seed is None else [seed, 1])
+        # Everything holding variables is created in one distribution scope
+        # (the one given, or the enclosing one): fit() runs under it, train()
+        # on one device.
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with strategy_scope(self.strategy, "GaussianGAN"):
+            self._build(VARIANTS[variant])
+        self._labels = {}
+        self._fit_compiled = None  # (jit_compile, steps_per_execution) last compiled
 
+    def _build(self, variant_settings):
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
         # fit()'s noise, a stream of its own (train() keeps NumPy's _rng).
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.loss = (
             keras.losses.BinaryCrossentropy()
-            if variant == "bce"
+            if self.variant == "bce"
             else keras.losses.SparseCategoricalCrossentropy()
         )
-        self.d_loss_weight = settings["d_loss_weight"]
+        self.d_loss_weight = variant_settings["d_loss_weight"]
         beta_1, self._schedules = self._settings["beta_1"], []
         if self._settings["decay_fraction"]:
             self._schedules = [TailDecay(self.lr_d), TailDecay(self.lr_g)]
@@ -266,12 +281,7 @@ class GaussianGAN(CheckpointMixin):
             tf.TensorSpec((None, self.data_dim), tf.float32),
             tf.TensorSpec((None, self.latent_dim), tf.float32),
         )
-        self._labels = {}
-        self.adversarial_model = GaussianAdversarial(self, name=f"gaussian_{variant}")
-        # fit() runs under the distribution strategy the model was built in
-        # (e.g. a MirroredStrategy's scope); train() runs on one device.
-        self.strategy = tf.distribute.get_strategy()
-        self._fit_compiled = None  # (jit_compile, steps_per_execution) last compiled
+        self.adversarial_model = GaussianAdversarial(self, name=f"gaussian_{self.variant}")
 
     # --------------------------------------------------------- checkpoints
 
@@ -605,7 +615,7 @@ class GaussianGAN(CheckpointMixin):
         # and a retrace (XLA included) costs more than a short fit().
         key = (jit_compile, steps_per_execution)
         if self._fit_compiled != key:
-            with self.strategy.scope():
+            with strategy_scope(self.strategy, "GaussianGAN"):
                 model.compile(
                     d_optimizer=self.d_optimizer,
                     g_optimizer=self.g_optimizer,

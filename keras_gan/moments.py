@@ -29,7 +29,10 @@ from keras_gan.engine import (
     TrainingDivergedError,
     check_checkpoint_args,
     fit_adversarial,
+    replica_normal,
+    replica_uniform,
     run_loop,
+    strategy_scope,
 )
 from keras_gan.layers import PREPROCESS_CHOICES, preprocess_layer
 
@@ -108,16 +111,16 @@ class MomentsAdversarial(AdversarialModel):
 
     def sample_real(self):
         """One real minibatch, `(1, minibatch_size)` ~ N(data_mean, data_stddev)."""
-        return keras.random.normal(
+        return replica_normal(  # each replica draws its own (tf.distribute)
             (1, self.minibatch_size),
+            self.seed_generator,
             mean=self.data_mean,
             stddev=self.data_stddev,
-            seed=self.seed_generator,
         )
 
     def sample_noise(self):
         """One minibatch of generator input, `(1, minibatch_size)` ~ U(0, 1)."""
-        return keras.random.uniform((1, self.minibatch_size), seed=self.seed_generator)
+        return replica_uniform((1, self.minibatch_size), self.seed_generator)
 
     def generate_rows(self, z, training=None):
         """`(rows, m)` noise -> `(rows, m)` generated values, one G call."""
@@ -159,6 +162,11 @@ class MomentsAdversarial(AdversarialModel):
     unroll = 2
 
     def _discriminator_phase(self, real, scale):
+        if self.distribute_strategy.num_replicas_in_sync > 1:
+            # optimizers all-reduce through merge_call, which a tf.while_loop
+            # body cannot hold: unroll as the engine does
+            return super()._discriminator_phase(real, scale)
+
         def update(total):
             state = self.begin_iteration(real)
             (terms,) = self.discriminator_updates(real, state)
@@ -178,6 +186,9 @@ class MomentsAdversarial(AdversarialModel):
         return total / self.d_steps, None
 
     def _generator_phase(self, real, state, scale):
+        if self.distribute_strategy.num_replicas_in_sync > 1:
+            return super()._generator_phase(real, state, scale)
+
         def update(_):
             with tf.GradientTape() as tape:
                 g_loss = self.generator_loss(real, state)
@@ -299,6 +310,14 @@ class MomentsGAN(CheckpointMixin):
             D's SGD (Keras's `weight_decay`: every step shrinks each D
             variable by `d_learning_rate * d_weight_decay` of itself). `None`,
             the document's setting, is the default.
+        strategy: Optional `tf.distribute.Strategy` (e.g.
+            `MirroredStrategy`): networks, optimizers and the `fit()` models
+            are created in its scope, and `fit()` runs under it, each
+            replica drawing its own real and generated minibatches (so a D
+            or G update averages the gradients of one minibatch per
+            replica), one step per call, without XLA and with the
+            `d_steps` / `g_steps` updates unrolled (longer to trace); the
+            enclosing scope is used otherwise. `train()` runs on one device.
 
     Raises:
         ValueError: for an unknown `preprocess` or `init`, non-positive
@@ -329,6 +348,7 @@ class MomentsGAN(CheckpointMixin):
         init="pytorch",
         label_smoothing=0.0,
         d_weight_decay=None,
+        strategy=None,
     ):
         if preprocess not in PREPROCESS_CHOICES:
             preprocess_layer(preprocess)  # raises the ValueError naming the choices
@@ -364,10 +384,17 @@ class MomentsGAN(CheckpointMixin):
         self.epochs = 0  # document epochs trained so far, by train() and fit()
         self._rng = np.random.default_rng(seed)  # train()'s data and noise
         self._sample_rng = np.random.default_rng(None if seed is None else [seed, 1])
-        self.seed_generator = keras.random.SeedGenerator(seed)  # fit()'s, in-graph
         self._fused = {}  # (d_steps, g_steps) -> MomentsAdversarial
         self._log_interval = None  # fit()'s document epochs per Keras epoch
+        # Everything holding variables is created in one distribution scope
+        # (the one given, or the enclosing one): fit() runs under it, train()
+        # on one device.
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with strategy_scope(self.strategy, "MomentsGAN"):
+            self._build()
 
+    def _build(self):
+        self.seed_generator = keras.random.SeedGenerator(self.seed)  # fit()'s, in-graph
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
         self.loss = keras.losses.BinaryCrossentropy()
@@ -460,7 +487,10 @@ class MomentsGAN(CheckpointMixin):
         """
         key = (data_lib.check_int("d_steps", d_steps), data_lib.check_int("g_steps", g_steps))
         if key not in self._fused:
-            self._fused[key] = MomentsAdversarial(self, *key, name=f"moments_d{key[0]}_g{key[1]}")
+            with strategy_scope(self.strategy, "MomentsGAN"):
+                self._fused[key] = MomentsAdversarial(
+                    self, *key, name=f"moments_d{key[0]}_g{key[1]}"
+                )
         return self._fused[key]
 
     def _dense(self, units, activation, fan_in):
@@ -703,12 +733,14 @@ class MomentsGAN(CheckpointMixin):
             steps_per_execution: Positive integer dividing `log_interval`,
                 document epochs per compiled call. `None` (the default) runs a
                 whole Keras epoch per call: the steps are tiny, so Python's
-                per-call overhead would dominate otherwise.
+                per-call overhead would dominate otherwise (one step per call
+                under a multi-replica strategy, see `strategy`).
             jit_compile: `True`, `False` or `"auto"`. `"auto"` (the default)
                 means XLA: Keras's own `"auto"` turns XLA off on CPU-only
                 machines, but these networks are so small that XLA's fused
                 kernels make a CPU step several times faster (see
-                benchmarks/bench_moments.py).
+                benchmarks/bench_moments.py); no XLA under a multi-replica
+                strategy.
             verbose: As in `keras.Model.fit`.
             log_interval: Positive integer, document epochs per Keras epoch.
                 Defaults to `100`.
@@ -753,8 +785,9 @@ class MomentsGAN(CheckpointMixin):
         if checkpoint_interval is None:
             checkpoint_interval = 5 * log_interval
         checkpoint_interval = data_lib.check_int("checkpoint_interval", checkpoint_interval)
-        if steps_per_execution is None:
-            steps_per_execution = log_interval
+        replicas = self.strategy.num_replicas_in_sync
+        if steps_per_execution is None:  # one step per call with several replicas
+            steps_per_execution = log_interval if replicas == 1 else 1
         steps_per_execution = data_lib.check_int("steps_per_execution", steps_per_execution)
         for name, value in (("epochs", epochs), ("checkpoint_interval", checkpoint_interval)):
             if value % log_interval:
@@ -768,18 +801,19 @@ class MomentsGAN(CheckpointMixin):
                 f"Received: steps_per_execution={steps_per_execution}"
             )
         if jit_compile == "auto":
-            jit_compile = True
+            jit_compile = replicas == 1
         if resume and checkpoint_dir is not None:
             self._check_fit_checkpoint(checkpoint_dir, log_interval)
         model = self.fused_model(d_steps, g_steps)
         settings = (jit_compile, steps_per_execution)
         if getattr(model, "_moments_settings", None) != settings:  # else keep the trace
-            model.compile(
-                d_optimizer=self.d_optimizer,
-                g_optimizer=self.g_optimizer,
-                jit_compile=jit_compile,
-                steps_per_execution=steps_per_execution,
-            )
+            with strategy_scope(self.strategy, "MomentsGAN"):
+                model.compile(
+                    d_optimizer=self.d_optimizer,
+                    g_optimizer=self.g_optimizer,
+                    jit_compile=jit_compile,
+                    steps_per_execution=steps_per_execution,
+                )
             model._moments_settings = settings
         self._log_interval = log_interval
         counter = _CountDocumentEpochs(self, log_interval)
@@ -787,9 +821,10 @@ class MomentsGAN(CheckpointMixin):
             return fit_adversarial(
                 self,
                 model,
-                np.zeros((log_interval, 1), np.float32),  # dummies: one per step
+                # dummies: one row per step and replica (every replica needs one)
+                np.zeros((log_interval * replicas, 1), np.float32),
                 epochs=epochs // log_interval,
-                batch_size=1,
+                batch_size=replicas,
                 callbacks=[counter, *(callbacks or [])],
                 verbose=verbose,
                 checkpoint_dir=checkpoint_dir,

@@ -15,7 +15,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan import DCGAN, GaussianGAN  # noqa: E402
+from keras_gan import AAE, DCGAN, GaussianGAN, MomentsGAN  # noqa: E402
+from keras_gan.distribute import train_distributed  # noqa: E402
 from keras_gan.engine import AdversarialModel, build_optimizers, replica_normal  # noqa: E402
 
 
@@ -108,6 +109,71 @@ def main():
             not np.array_equal(a, w.numpy())
             for a, w in zip(before, gauss.generator.trainable_weights)
         )
+    # the AAE: one fit step on a global batch of 16 split 8 + 8. The
+    # encoder's BatchNorm sees the images before any noise, so its moving
+    # statistics must equal one device's on all 16 and agree on both
+    # replicas (Keras's own update would leave each replica its half's).
+    imgs = np.random.default_rng(2).integers(0, 256, (16, 8, 8), dtype=np.uint8)
+    stats = []
+    for strat in (None, strategy):
+        aae = AAE(latent_dim=4, img_size=8, seed=0, strategy=strat)
+        before = [w.numpy().copy() for w in aae.encoder.trainable_weights]
+        h = aae.fit(imgs, epochs=1, batch_size=16, verbose=0, jit_compile=False)
+        bn = next(x for x in aae.encoder.layers if isinstance(x, keras.layers.BatchNormalization))
+        local = (
+            [v.numpy() for v in strategy.experimental_local_results(bn.moving_mean.value)]
+            if strat
+            else [bn.moving_mean.numpy()]
+        )
+        stats.append(local)
+    out["aae_history"] = h.history
+    out["aae_encoder_changed"] = all(
+        not np.array_equal(a, w.numpy()) for a, w in zip(before, aae.encoder.trainable_weights)
+    )
+    out["aae_bn_replicas_agree"] = bool(np.array_equal(stats[1][0], stats[1][1]))
+    out["aae_bn_vs_one_device"] = float(np.abs(stats[1][0] - stats[0][0]).max())
+    out["aae_bn_moved"] = bool(np.abs(stats[0][0]).max() > 0)
+
+    @tf.function
+    def codes():
+        return strategy.run(lambda: aae.encoder(tf.zeros((3, 8, 8, 1))))
+
+    per_replica = strategy.experimental_local_results(codes())
+    out["aae_replica_codes_differ"] = bool(not np.allclose(per_replica[0], per_replica[1]))
+
+    # the 50-line GAN: each replica draws its own minibatches in-graph
+    gan50 = MomentsGAN(seed=0, strategy=strategy)
+    model = gan50.fused_model(2, 2)
+
+    @tf.function
+    def minibatches():
+        return strategy.run(lambda: (model.sample_real(), model.sample_noise()))
+
+    real, noise = (strategy.experimental_local_results(t) for t in minibatches())
+    out["moments_replica_samples_differ"] = bool(
+        not np.allclose(real[0], real[1]) and not np.allclose(noise[0], noise[1])
+    )
+    before = [w.numpy().copy() for w in gan50.generator.trainable_weights]
+    h = gan50.fit(epochs=20, d_steps=2, g_steps=2, log_interval=10, verbose=0)
+    out["moments_history"] = h.history
+    out["moments_epochs"] = gan50.epochs
+    out["moments_g_changed"] = all(
+        not np.array_equal(a, w.numpy()) for a, w in zip(before, gan50.generator.trainable_weights)
+    )
+    # Keras cannot loop steps or use XLA with several replicas: a clear error
+    refused = []
+    for kwargs in ({"steps_per_execution": 5}, {"jit_compile": True}):
+        try:
+            gauss.fit(epochs=1, batch_size=8, verbose=0, **kwargs)
+            refused.append(False)
+        except ValueError as e:
+            refused.append("keras-team/keras#19246" in str(e))
+    try:  # the multi-worker loop, on two local replicas
+        train_distributed(gan, imgs, epochs=1, batch_size=16, jit_compile=True, verbose=0)
+        refused.append(False)
+    except ValueError as e:
+        refused.append("keras-team/keras#19246" in str(e))
+    out["loops_and_xla_refused"] = refused
     try:
         DCGAN(latent_dim=6, img_shape=(8, 8, 1), strategy=strategy, settings="improved")
         out["ema_refused"] = False

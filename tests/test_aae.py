@@ -458,3 +458,24 @@ def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_p
     # resuming a finished run trains nothing more
     again, h_again = run(3, tmp_path / "a", resume=True)
     assert again.iterations == 9 and len(h_again.history["g_loss"]) == 9
+
+
+def test_mixed_precision_on_cpu_is_bfloat16_with_float32_outputs(batch, tmp_path):
+    aae = AAE(latent_dim=4, img_size=8, seed=0, mixed_precision=True)
+    assert keras.config.dtype_policy().name == "float32"  # global policy restored
+    for net in (aae.encoder, aae.decoder, aae.discriminator):
+        dense = next(x for x in net.layers if isinstance(x, keras.layers.Dense))
+        assert dense.compute_dtype == "bfloat16" and dense.kernel.dtype == "float32", net.name
+    codes, images = aae.encode(batch), aae.generate(3)
+    assert codes.dtype == np.float32 and images.dtype == np.float32
+    assert aae.discriminator(codes).dtype == "float32"
+    before = snapshot(aae.encoder)
+    h = aae.train(1, batch_size=8, sample_interval=0, x_train=batch, verbose=0)
+    f = aae.fit(batch, epochs=1, batch_size=8, verbose=0, jit_compile=False)
+    assert all(changed(before, aae.encoder)[:2])  # the first Dense's kernel and bias
+    assert np.isfinite(h.history["g_loss"]).all() and np.isfinite(f.history["g_loss"]).all()
+    assert aae.get_config()["mixed_precision"] is True
+    aae.decoder.save(tmp_path / "decoder.keras")  # bfloat16 layers round-trip
+    decoder = keras.saving.load_model(tmp_path / "decoder.keras")
+    z = np.zeros((2, 4), np.float32)
+    np.testing.assert_allclose(decoder(z), aae.decoder(z, training=False), atol=1e-6)

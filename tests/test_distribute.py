@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 
-def test_mirrored_strategy_step_equals_single_device_and_models_train():
+def test_mirrored_strategy_step_equals_single_device_and_every_model_trains():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     worker = Path(__file__).with_name("distributed_worker.py")
     r = subprocess.run(
@@ -31,5 +31,17 @@ def test_mirrored_strategy_step_equals_single_device_and_models_train():
         assert out[f"gaussian_{variant}_g_changed"], variant
         losses = out[f"gaussian_{variant}_history"]["g_loss"]
         assert len(losses) == 2 and all(np.isfinite(losses)), (variant, losses)
+    # the AAE trains under it; its encoder's BN statistics are the global
+    # batch's on both replicas; each replica samples its own codes
+    assert out["aae_encoder_changed"] and all(np.isfinite(out["aae_history"]["g_loss"]))
+    assert out["aae_bn_moved"] and out["aae_bn_replicas_agree"]
+    assert out["aae_bn_vs_one_device"] < 1e-5
+    assert out["aae_replica_codes_differ"]
+    # the 50-line GAN trains under it, each replica on its own minibatches
+    assert out["moments_replica_samples_differ"]
+    assert out["moments_g_changed"] and out["moments_epochs"] == 20
+    assert len(out["moments_history"]["g_loss"]) == 2
+    assert all(np.isfinite(out["moments_history"]["g_loss"]))
+    assert out["loops_and_xla_refused"] == [True, True, True]
     # the generator's weight average is refused, not silently wrong, on 2 replicas
     assert out["ema_refused"]

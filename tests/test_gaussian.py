@@ -505,3 +505,21 @@ def test_stable_run_killed_and_resumed_ends_as_an_uninterrupted_run(tmp_path, me
     assert int(resumed.g_optimizer.iterations) == 30
     for a, b in zip(weights(straight), weights(resumed)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_used_inside_another_strategys_scope_is_a_clear_error():
+    import tensorflow as tf
+
+    gan = GaussianGAN("bce", seed=0)  # one device
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with mirrored.scope():
+        with pytest.raises(
+            ValueError,
+            match="GaussianGAN was not built in the scope of the "
+            "MirroredStrategy it is used in: it runs on one device",
+        ):
+            gan.fit(epochs=1, verbose=0)
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        with pytest.raises(ValueError, match="it runs on MirroredStrategy"):
+            GaussianGAN("bce", strategy=mirrored)
+    gan.fit(epochs=1, verbose=0)  # outside any scope it still trains
