@@ -545,11 +545,18 @@ class CheckpointMixin:
         step = self.iterations if epochs is None else epochs
         return ckpt.save_checkpoint(directory, step, self._checkpoint_variables(), meta, keep=keep)
 
-    def restore_checkpoint(self, directory):
+    def restore_checkpoint(self, directory, entry=None):
         """Restores the latest good checkpoint in `directory`, if any.
+
+        Every check runs before any variable is assigned: a refused
+        checkpoint leaves the model as it was.
 
         Args:
             directory: Checkpoint directory of the run.
+            entry: Optional name of the resuming call: `"train()"` refuses
+                a checkpoint that `fit()` wrote (counted in epochs), any
+                other name (e.g. `"fit()"`) one that `train()` wrote
+                (counted in iterations). `None` accepts both.
 
         Returns:
             The checkpoint's metadata (`history`, `iterations`, `epochs`,
@@ -578,6 +585,13 @@ class CheckpointMixin:
                 f"The checkpoint in {str(directory)!r} was written by {name} with "
                 f"{theirs}; this model has {ours}. Build the model with the same "
                 "configuration to resume."
+            )
+        from_fit = meta.get("epochs") is not None
+        if entry is not None and from_fit != (entry != "train()"):
+            writer, resume_with = ("fit()", "fit") if from_fit else ("train()", "train")
+            raise ckpt.CheckpointError(
+                f"The checkpoint in {str(directory)!r} comes from {writer}, not {entry}; "
+                f"resume it with {resume_with}(..., resume=True)."
             )
         ckpt.assign(self._checkpoint_variables(), arrays)
         self.iterations = int(meta["iterations"])
@@ -781,14 +795,9 @@ def restore_epoch_checkpoint(family, checkpoint_dir, entry):
         keras_gan.checkpoint.CheckpointError: for a checkpoint that `train()`
             wrote (counted in iterations), or as `restore_checkpoint`.
     """
-    meta = family.restore_checkpoint(checkpoint_dir)
+    meta = family.restore_checkpoint(checkpoint_dir, entry=entry)
     if meta is None:
         return 0, {}
-    if meta.get("epochs") is None:
-        raise ckpt.CheckpointError(
-            f"The checkpoint in {str(checkpoint_dir)!r} comes from train(), not "
-            f"{entry}; resume it with train(..., resume=True)."
-        )
     return int(meta["epochs"]), meta["history"]
 
 

@@ -17,7 +17,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import checkpoint as ckpt
 from keras_gan import data as data_lib
 from keras_gan.engine import (
     AdversarialModel,
@@ -490,13 +489,7 @@ class GaussianGAN(CheckpointMixin):
         starts = range(0, len(x), batch_size)
         history, remaining = None, epochs
         if resume:
-            loaded = ckpt.load_latest(checkpoint_dir)
-            if loaded is not None and loaded[0]["meta"].get("epochs") is not None:
-                raise ckpt.CheckpointError(
-                    f"The checkpoint in {str(checkpoint_dir)!r} comes from fit(), not "
-                    "train(); resume it with fit(..., resume=True)."
-                )
-            meta = self.restore_checkpoint(checkpoint_dir)
+            meta = self.restore_checkpoint(checkpoint_dir, entry="train()")
             if meta is not None:
                 history, remaining = meta["history"], epochs - self.epochs
         self._set_run(max(remaining, 0) * len(starts), epochs * len(starts))

@@ -626,13 +626,8 @@ class MomentsGAN(CheckpointMixin):
         )
         history, remaining = None, epochs
         if resume:
-            meta = self.restore_checkpoint(checkpoint_dir)
+            meta = self.restore_checkpoint(checkpoint_dir, entry="train()")
             if meta is not None:
-                if meta.get("epochs") is not None:
-                    raise ckpt.CheckpointError(
-                        f"The checkpoint in {str(checkpoint_dir)!r} comes from fit(), not "
-                        "train(); resume it with fit(..., resume=True)."
-                    )
                 history, remaining = meta["history"], epochs - self.epochs
         m = self.minibatch_size
         real_label = 1.0 - self.label_smoothing

@@ -385,8 +385,11 @@ def test_checkpoint_of_another_variant_or_configuration_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"'lr_g': 0.005.*this model has.*'lr_g': 0.01"):
         other.fit(x, epochs=2, verbose=0, checkpoint_dir=tmp_path, resume=True)
     assert not any(changed(g0, other.generator)) and other.epochs == 0
+    fresh = GaussianGAN("bce", seed=0)
+    g0 = snapshot(fresh.generator)
     with pytest.raises(ValueError, match=r"comes from train\(\), not fit\(\)"):
-        GaussianGAN("bce", seed=0).fit(x, epochs=2, checkpoint_dir=tmp_path, resume=True)
+        fresh.fit(x, epochs=2, checkpoint_dir=tmp_path, resume=True)
+    assert not any(changed(g0, fresh.generator)) and fresh.epochs == 0  # refused: untouched
     stable = GaussianGAN("bce", seed=0, settings="stable")
     with pytest.raises(ValueError, match=r"'settings': 'document'.*this model has.*'stable'"):
         stable.train(x, epochs=2, checkpoint_dir=tmp_path, resume=True)

@@ -366,10 +366,13 @@ def test_fit_interrupted_and_resumed_ends_with_the_same_weights(tmp_path):
             6, d_steps=1, g_steps=1, log_interval=3, checkpoint_interval=3,
             checkpoint_dir=tmp_path / "b", resume=True, verbose=0,
         )  # fmt: skip
+    fresh = MomentsGAN(seed=0, minibatch_size=20)
+    g0 = [w.numpy().copy() for w in fresh.generator.weights]
     with pytest.raises(ValueError, match=r"comes from fit\(\), not train\(\)"):
-        MomentsGAN(seed=0, minibatch_size=20).train(
-            8, print_interval=0, checkpoint_dir=tmp_path / "b", resume=True
-        )
+        fresh.train(8, print_interval=0, checkpoint_dir=tmp_path / "b", resume=True)
+    assert fresh.epochs == 0  # refused before anything was restored
+    for a, w in zip(g0, fresh.generator.weights):
+        np.testing.assert_array_equal(a, w.numpy())
 
 
 def test_checkpoint_of_another_configuration_is_refused(tmp_path):
