@@ -234,6 +234,16 @@ class _CountDocumentEpochs(keras.callbacks.Callback):
         self.gan.epochs += self.per_epoch
 
 
+# Training settings (the `settings` argument): "document" is the 50-line
+# code exactly; "stable" (the default) adds one-sided label smoothing, the
+# one change that put every measured seed within 0.1 of both targets
+# (issue 7; numbers in the class docstring and README).
+SETTINGS = {
+    "document": {"label_smoothing": 0.0},
+    "stable": {"label_smoothing": 0.1},
+}
+
+
 class MomentsGAN(CheckpointMixin):
     """The 50-line GAN: G (1-5-5-1, tanh) learns N(mean, std) from U(0, 1).
 
@@ -271,8 +281,8 @@ class MomentsGAN(CheckpointMixin):
     Dense defaults (Glorot-uniform kernels, zero biases).
 
     Stability, measured (scripts/eval_gaussian_quality.py and a same-math
-    fused sweep over seeds 0-13): at the document's settings (the defaults)
-    some runs stall for good: G overshoots, D's sigmoid units saturate for
+    fused sweep over seeds 0-13): at the document's settings
+    (`settings="document"`) some runs stall for good: G overshoots, D's sigmoid units saturate for
     real and fake alike, and neither learns again (the original converges
     on 2 runs of 3; this port at seeds 0-2 too: seed 0 stays at mean 11.1,
     std 0.70). Stalls: 3/14 seeds at the defaults, 2/9 with `init="keras"`,
@@ -283,7 +293,11 @@ class MomentsGAN(CheckpointMixin):
     some seeds are still orbiting the target (|error| < 0.2) at epoch 5000.
     With `fit()` (scripts/eval_moments_fit.py, seeds 0-2, 5000 epochs),
     `label_smoothing=0.1` and `d_weight_decay=0.03` each put all 3 seeds
-    within 0.1 of both targets; the defaults, 1 of 3.
+    within 0.1 of both targets; the document's settings, 1 of 3. So the
+    default, `settings="stable"`, is the document's plus
+    `label_smoothing=0.1` (D's target for real minibatches 0.9): 5/5 seeds
+    within 0.1 of both targets with `fit()` (seeds 0-4), 3/3 with `train()`
+    (seeds 0-2). `settings="document"` is the 50-line code exactly.
 
     Args:
         preprocess: What D sees of each minibatch: `"raw"`, `"diffs"`,
@@ -304,8 +318,8 @@ class MomentsGAN(CheckpointMixin):
         init: `"pytorch"` or `"keras"` (see above). Defaults to `"pytorch"`.
         label_smoothing: Float in [0, 0.5), one-sided label smoothing: D's
             target for real minibatches is `1 - label_smoothing` (fake stays
-            0, G's target stays 1). `0.0`, the document's setting, is the
-            default.
+            0, G's target stays 1). Defaults to the settings' (`0.1` for
+            `"stable"`, `0.0`, the document's, for `"document"`).
         d_weight_decay: Optional positive float, decoupled weight decay of
             D's SGD (Keras's `weight_decay`: every step shrinks each D
             variable by `d_learning_rate * d_weight_decay` of itself). `None`,
@@ -318,11 +332,14 @@ class MomentsGAN(CheckpointMixin):
             replica), one step per call, without XLA and with the
             `d_steps` / `g_steps` updates unrolled (longer to trace); the
             enclosing scope is used otherwise. `train()` runs on one device.
+        settings: `"stable"` (the default: the document's settings plus
+            `label_smoothing=0.1`, see above) or `"document"` (the 50-line
+            code exactly): the default of `label_smoothing`.
 
     Raises:
-        ValueError: for an unknown `preprocess` or `init`, non-positive
-            sizes, rates or std, or a non-finite mean; the message shows what
-            was received.
+        ValueError: for an unknown `preprocess`, `init` or `settings`,
+            non-positive sizes, rates or std, or a non-finite mean; the
+            message shows what was received.
 
     Example:
 
@@ -346,10 +363,19 @@ class MomentsGAN(CheckpointMixin):
         g_learning_rate=1e-3,
         momentum=0.9,
         init="pytorch",
-        label_smoothing=0.0,
+        label_smoothing=None,
         d_weight_decay=None,
         strategy=None,
+        settings="stable",
     ):
+        if settings not in SETTINGS:
+            raise ValueError(
+                f"settings must be one of {', '.join(map(repr, SETTINGS))}. "
+                f"Received: settings={settings!r}"
+            )
+        self.settings = settings
+        if label_smoothing is None:
+            label_smoothing = SETTINGS[settings]["label_smoothing"]
         if preprocess not in PREPROCESS_CHOICES:
             preprocess_layer(preprocess)  # raises the ValueError naming the choices
         if init not in INITS:
@@ -428,6 +454,7 @@ class MomentsGAN(CheckpointMixin):
             "momentum": self.momentum,
             "init": self.init,
             "label_smoothing": self.label_smoothing,
+            "settings": self.settings,
             "d_weight_decay": self.d_weight_decay,
         }
 

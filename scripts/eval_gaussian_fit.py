@@ -42,7 +42,7 @@ def max_abs_errors(points):
     )
 
 
-def run(variant, seed, path, steps_per_execution, jit_compile, settings="document"):
+def run(variant, seed, path, steps_per_execution, jit_compile, settings="stable"):
     from keras_gan import GaussianGAN, data
 
     gan = GaussianGAN(variant, seed=seed, settings=settings)
@@ -76,8 +76,9 @@ def main():
     parser.add_argument(
         "--settings",
         choices=("document", "stable"),
-        default="document",
-        help="GaussianGAN's settings (see keras_gan.gaussian.SETTINGS). Default: document",
+        default="stable",
+        help="GaussianGAN's settings (see keras_gan.gaussian.SETTINGS). Default: stable "
+        "(the package default)",
     )
     parser.add_argument(
         "--jit-compile", choices=("auto", "true", "false"), default="auto", help="for fit()"

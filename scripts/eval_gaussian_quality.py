@@ -18,8 +18,7 @@ Every seed is printed, then the medians; `--json` writes all of it.
     python scripts/eval_gaussian_quality.py --skip-moments --pytorch
     python scripts/eval_gaussian_quality.py --skip-moments --pytorch \\
         --settings document stable                              # the README table
-    python scripts/eval_gaussian_quality.py --skip-gaussian --moments-seeds 0 \\
-        --label-smoothing 0.1
+    python scripts/eval_gaussian_quality.py --skip-gaussian --moments-settings document
 """
 
 import argparse
@@ -128,7 +127,9 @@ def eval_gaussian(seeds, pytorch, settings=("document",)):
     return results
 
 
-def eval_moments(seeds, epochs, init, label_smoothing, d_weight_decay, learning_rate):
+def eval_moments(
+    seeds, epochs, init, label_smoothing, d_weight_decay, learning_rate, settings="stable"
+):
     from keras_gan import MomentsGAN
 
     rows = []
@@ -140,6 +141,7 @@ def eval_moments(seeds, epochs, init, label_smoothing, d_weight_decay, learning_
             d_weight_decay=d_weight_decay,
             d_learning_rate=learning_rate,
             g_learning_rate=learning_rate,
+            settings=settings,
         )
         start = time.perf_counter()
         gan.train(epochs=epochs, print_interval=500)
@@ -156,8 +158,9 @@ def eval_moments(seeds, epochs, init, label_smoothing, d_weight_decay, learning_
         rows.append(row)
         print(f"moments seed {seed}: {row}", flush=True)
     summary = {
+        "settings": settings,
         "init": init,
-        "label_smoothing": label_smoothing,
+        "label_smoothing": gan.label_smoothing,
         "d_weight_decay": d_weight_decay,
         "learning_rate": learning_rate,
         "epochs": epochs,
@@ -178,13 +181,22 @@ def main():
         "--settings",
         nargs="+",
         choices=("document", "stable"),
-        default=["document"],
-        help="GaussianGAN settings to run, each on every seed and variant. Default: document",
+        default=["stable"],
+        help="GaussianGAN settings to run, each on every seed and variant. Default: stable "
+        "(the package default)",
     )
     parser.add_argument("--moments-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--moments-epochs", type=int, default=5000)
     parser.add_argument("--init", choices=("pytorch", "keras"), default="pytorch")
-    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument(
+        "--moments-settings",
+        choices=("document", "stable"),
+        default="stable",
+        help="MomentsGAN settings. Default: stable (the package default)",
+    )
+    parser.add_argument(
+        "--label-smoothing", type=float, default=None, help="Default: the settings'"
+    )
     parser.add_argument("--d-weight-decay", type=float, default=None)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="MomentsGAN D and G")
     parser.add_argument("--skip-gaussian", action="store_true")
@@ -203,6 +215,7 @@ def main():
             args.label_smoothing,
             args.d_weight_decay,
             args.learning_rate,
+            args.moments_settings,
         )
     if args.json:
         with open(args.json, "w") as f:

@@ -355,8 +355,12 @@ def test_train_gaussian_stable_settings(tmp_path, capsys):
     z = np.random.default_rng(0).normal(size=(4, 2)).astype("float32")
     np.testing.assert_allclose(saved(z), gan.generator(z), atol=1e-5)
     argv = ["train", "gaussian", "--epochs", "1", "--batch-size", "100", "--quiet"]
-    assert main([*argv, "--out", str(tmp_path / "d")]) == 0
-    assert json.loads((tmp_path / "d" / "summary.json").read_text())["settings"] == "document"
+    assert main([*argv, "--out", str(tmp_path / "d")]) == 0  # the default
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["settings"] == "stable"
+    assert main([*argv, "--settings", "document", "--out", str(tmp_path / "doc")]) == 0
+    assert json.loads((tmp_path / "doc" / "summary.json").read_text())["settings"] == "document"
+    # the discriminator, compiled with the stable rate schedules, loads back
+    assert keras_load(out / "discriminator.keras").optimizer is not None
     with pytest.raises(SystemExit) as e:
         main(["train", "gaussian", "--settings", "fast"])
     assert e.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err

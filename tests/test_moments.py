@@ -384,7 +384,9 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path):
             2, print_interval=0, checkpoint_dir=tmp_path, resume=True
         )
     with pytest.raises(ValueError, match=r"label_smoothing"):
-        MomentsGAN(minibatch_size=20, label_smoothing=0.1).restore_checkpoint(tmp_path)
+        MomentsGAN(minibatch_size=20, label_smoothing=0.2).restore_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"'settings': 'stable'.*this model has.*'document'"):
+        MomentsGAN(minibatch_size=20, settings="document").restore_checkpoint(tmp_path)
     with pytest.raises(ValueError, match=r"comes from train\(\), not fit\(\)"):
         MomentsGAN(seed=0, minibatch_size=20).fit(
             2, log_interval=1, checkpoint_interval=1, checkpoint_dir=tmp_path, resume=True
@@ -419,3 +421,17 @@ def test_nan_raises_naming_the_epoch(tmp_path):
 def test_bad_fit_arguments(small, kwargs, message):
     with pytest.raises(ValueError, match=message):
         small.fit(**{"epochs": 100, "verbose": 0, **kwargs})
+
+
+def test_default_settings_add_label_smoothing_and_the_document_stays_available():
+    assert MomentsGAN(minibatch_size=20).label_smoothing == 0.1
+    doc = MomentsGAN(minibatch_size=20, settings="document")
+    assert doc.label_smoothing == 0.0 and doc.get_config()["settings"] == "document"
+    explicit = MomentsGAN(minibatch_size=20, settings="document", label_smoothing=0.2)
+    assert explicit.label_smoothing == 0.2 and explicit.fused_model(1, 1).real_label == 0.8
+    with pytest.raises(
+        ValueError,
+        match=r"settings must be one of 'document', 'stable'\. "
+        r"Received: settings='fast'",
+    ):
+        MomentsGAN(settings="fast")
