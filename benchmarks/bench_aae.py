@@ -6,11 +6,19 @@ in one process so machine noise hits both. The PyTorch side is the
 document's loop body verbatim in substance (numpy noise, the generator step,
 then the discriminator step on prior samples against the detached codes),
 minus its per-batch print and DataLoader (torchvision is not installed; the
-images are already tensors). The fused rows run `AAE.adversarial_model`'s
-train_step through Keras's fit() (XLA off/on, 1 or 10 steps per compiled
-call), built and compiled once. torch is only needed here, not by keras_gan.
+images are already tensors). The classic rows run `AAE.train()` (one
+compiled call per batch: the combined model's train step, then D's) with
+XLA off and on; "two train_on_batch calls" is the same iteration run as two
+Keras `train_on_batch` calls (what `train_iteration` did before), for
+comparison. The fused rows run `AAE.adversarial_model`'s train_step through
+Keras's fit() (XLA off/on, 1 or 10 steps per compiled call), built and
+compiled once. torch is only needed here, not by keras_gan.
+
+On a machine other jobs keep busy, pass `--torch-threads 1`: torch's
+default (one thread per core) then spin-waits on OpenMP barriers.
 
     python benchmarks/bench_aae.py --batches 100 --rounds 5
+    python benchmarks/bench_aae.py --batches 100 --rounds 9 --skip-fused --torch-threads 1
 """
 
 import argparse
@@ -19,6 +27,7 @@ import statistics
 import time
 
 import numpy as np
+import tensorflow as tf
 import torch
 import torch.nn as nn
 
@@ -137,6 +146,9 @@ def main():
         help="torch intra-op threads. Default: torch's own (the core count); on a "
         "busy machine 1 avoids OpenMP spin-waiting",
     )
+    parser.add_argument(
+        "--skip-fused", action="store_true", help="time the classic loops and PyTorch only"
+    )
     args = parser.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -147,11 +159,36 @@ def main():
     x_torch = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())  # (n, 1, 32, 32)
     np.random.seed(0)
     torch.manual_seed(0)
-    ours, theirs = AAE(seed=0), TorchAAE()
+    theirs = TorchAAE()
     rng = np.random.default_rng(0)
 
-    def run_ours():
-        ours.train(1, args.batch_size, sample_interval=0, x_train=x, verbose=0)
+    def classic(jit):
+        aae = AAE(seed=0)
+        return lambda: aae.train(
+            1, args.batch_size, sample_interval=0, x_train=x, verbose=0, jit_compile=jit
+        )
+
+    def two_train_on_batch():
+        """The same iteration as two train_on_batch calls (+ one tf.function)."""
+        aae = AAE(seed=0)
+        order_rng = np.random.default_rng(0)
+
+        def run():
+            order = order_rng.permutation(n)
+            for i in range(args.batches):
+                imgs = tf.convert_to_tensor(
+                    x[order[i * args.batch_size : (i + 1) * args.batch_size]]
+                )
+                valid, d_labels = aae._labels(len(imgs))
+                g = aae.combined.train_on_batch(
+                    imgs, {"reconstruction": imgs, "validity": valid}, return_dict=True
+                )
+                d = aae.discriminator.train_on_batch(
+                    aae._d_batch_fn(imgs), d_labels, return_dict=True
+                )
+                float(g["loss"]), float(d["loss"])  # as train() reads the logs
+
+        return run
 
     def run_torch():  # the document's DataLoader(shuffle=True), minus the transforms
         order = torch.from_numpy(rng.permutation(n))
@@ -173,10 +210,12 @@ def main():
         return lambda: model.fit(dataset, epochs=1, steps_per_epoch=args.batches, verbose=0)
 
     variants = {
-        "keras_gan AAE classic loop": run_ours,
+        "keras_gan classic train(), XLA off": classic(False),
         "document's PyTorch code": run_torch,
+        "keras_gan classic train(), XLA on": classic(True),
+        "keras_gan two train_on_batch calls": two_train_on_batch(),
     }
-    for jit in (False, True):
+    for jit in () if args.skip_fused else (False, True):
         for spe in (1, 10):
             variants[f"keras_gan fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused(
                 jit, spe

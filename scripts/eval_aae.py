@@ -13,13 +13,19 @@ its running statistics; the encoder still samples, as the document's does):
 - a 10x10 grid of decoded prior samples z ~ N(0, I), originals next to
   reconstructions, and the codes' first two dimensions by digit.
 
-Each side's results go to `--out/results_<side>.json`, so the two sides can
-run as separate invocations (each under ten minutes on a busy 2-core CPU);
-the table compares whatever results are there.
+Each run's results go to `--out/results_<side>_<variant>_s<seed>.json`
+(pictures to `--out/<side>_<variant>_s<seed>/`), so sides, seeds and
+variants can run as separate invocations (each run 4-8 minutes on a busy
+2-core CPU); the table shows every result in `--out` for the given seeds, one
+row per run and the mean over seeds per side and variant.
 
-    python scripts/eval_aae.py --which keras --epochs 10
-    python scripts/eval_aae.py --which torch --epochs 10
-    python scripts/eval_aae.py --which none      # the table only
+    python scripts/eval_aae.py --which keras --epochs 10 --seeds 0,1,2
+    python scripts/eval_aae.py --which torch --epochs 10 --seeds 0,1,2
+    python scripts/eval_aae.py --which none --seeds 0,1,2     # the table only
+    python scripts/eval_aae.py --which both --seeds 0,1,2 --adversarial-weight 0.01
+
+A variant (`--adversarial-weight w`: the code's BCE weighted w and the L1
+1 - w; `--d-lr`: the discriminator's learning rate) applies to both sides.
 
 torch (2.x, CPU) is needed for the PyTorch side only; keras_gan does not
 depend on it.
@@ -28,7 +34,6 @@ depend on it.
 import argparse
 import itertools
 import json
-import os
 import time
 from pathlib import Path
 
@@ -43,6 +48,7 @@ N_PRIOR = 10000  # decoded prior samples scored by keras_gan.metrics
 
 def code_stats(codes, mu, sigma):
     mean, std = codes.mean(axis=0), codes.std(axis=0)
+    mu_mean = mu.mean(axis=0)
     return {
         "code_mean": mean.round(4).tolist(),
         "code_std": std.round(4).tolist(),
@@ -50,6 +56,8 @@ def code_stats(codes, mu, sigma):
         "min_std": float(std.min()),
         "max_std": float(std.max()),
         "prior_matched": bool(np.all(np.abs(mean) <= 0.15) and np.all((std >= 0.8) & (std <= 1.2))),
+        "mu_mean": mu_mean.round(4).tolist(),
+        "max_abs_mu_mean": float(np.abs(mu_mean).max()),
         "mu_std": mu.std(axis=0).round(4).tolist(),
         "mean_sigma": sigma.mean(axis=0).round(4).tolist(),
     }
@@ -81,7 +89,10 @@ def run_keras(args, x_train, x_test, y_test, out):
 
     from keras_gan import AAE
 
-    aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed)
+    aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, **settings_kwargs(args))
+    if args.d_lr is not None:
+        aae.discriminator.optimizer.learning_rate.assign(args.d_lr)
+    jit = {"jit_compile": True} if args.xla else {}
     heads = keras.Model(
         aae.encoder.inputs,
         [aae.encoder.get_layer("mu").output, aae.encoder.get_layer("logvar").output],
@@ -89,7 +100,7 @@ def run_keras(args, x_train, x_test, y_test, out):
     per_epoch = []
     start = time.perf_counter()
     for epoch in range(args.epochs):
-        aae.train(1, BATCH_SIZE, sample_interval=0, x_train=x_train, verbose=0)
+        aae.train(1, BATCH_SIZE, sample_interval=0, x_train=x_train, verbose=0, **jit)
         recon = aae.reconstruct(x_test)
         l1 = float(np.abs(recon - x_test).mean())
         codes = aae.encode(x_test)
@@ -108,6 +119,8 @@ def run_keras(args, x_train, x_test, y_test, out):
     pictures(out, "keras", x_test, y_test, recon, codes, aae.generate(100))
     return {
         "side": "keras_gan AAE",
+        "variant": variant_name(args),
+        "seed": args.seed,
         "epochs": args.epochs,
         "seconds": seconds,
         "test_l1": float(np.abs(recon - x_test).mean()),
@@ -193,7 +206,11 @@ def run_torch(args, x_train, x_test, y_test, out):
     optimizer_G = torch.optim.Adam(
         itertools.chain(encoder.parameters(), decoder.parameters()), lr=0.0002, betas=(0.5, 0.999)
     )
-    optimizer_D = torch.optim.Adam(discriminator.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    d_lr = 0.0002 if args.d_lr is None else args.d_lr
+    optimizer_D = torch.optim.Adam(discriminator.parameters(), lr=d_lr, betas=(0.5, 0.999))
+    weights = {"reconstruction_weight": 0.999, "adversarial_weight": 0.001}
+    weights.update(settings_kwargs(args))
+    rec_w, adv_w = weights["reconstruction_weight"], weights["adversarial_weight"]
     xt = torch.from_numpy(x_train.transpose(0, 3, 1, 2).copy())  # (n, 1, 32, 32)
     xs = torch.from_numpy(x_test.transpose(0, 3, 1, 2).copy())
 
@@ -221,9 +238,9 @@ def run_torch(args, x_train, x_test, y_test, out):
             optimizer_G.zero_grad()
             encoded_imgs = encoder(imgs)
             decoded_imgs = decoder(encoded_imgs)
-            g_loss = 0.001 * adversarial_loss(
+            g_loss = adv_w * adversarial_loss(
                 discriminator(encoded_imgs), valid
-            ) + 0.999 * pixelwise_loss(decoded_imgs, imgs)
+            ) + rec_w * pixelwise_loss(decoded_imgs, imgs)
             g_loss.backward()
             optimizer_G.step()
             optimizer_D.zero_grad()
@@ -254,6 +271,8 @@ def run_torch(args, x_train, x_test, y_test, out):
         many = decoder(prior).numpy().transpose(0, 2, 3, 1)
     return {
         "side": "document's PyTorch",
+        "variant": variant_name(args),
+        "seed": args.seed,
         "epochs": args.epochs,
         "seconds": seconds,
         "test_l1": float(np.abs(recon - x_test).mean()),
@@ -279,70 +298,159 @@ def check_resize(x28):
     return float(np.abs(ours - theirs.numpy().transpose(0, 2, 3, 1)).max())
 
 
+def settings_kwargs(args):
+    """The loss weights of the variant: the document's unless --adversarial-weight is given."""
+    if args.adversarial_weight is None:
+        return {}
+    w = args.adversarial_weight
+    return {"adversarial_weight": w, "reconstruction_weight": round(1.0 - w, 10)}
+
+
+def variant_name(args):
+    parts = []
+    if args.adversarial_weight is not None:
+        parts.append(f"adv{args.adversarial_weight:g}")
+    if args.d_lr is not None:
+        parts.append(f"dlr{args.d_lr:g}")
+    if args.xla:
+        parts.append("xla")
+    return "+".join(parts) or "document"
+
+
+def result_path(out, side, variant, seed):
+    return out / f"results_{side}_{variant}_s{seed}.json"
+
+
 def _fmt(result, key, spec):
     return "-" if key not in result else format(result[key], spec)
 
 
+COLUMNS = [  # (header, width, format of one result, format of the mean over seeds)
+    ("test L1", 8, lambda r: f"{r['test_l1']:.4f}"),
+    ("max|mean|", 9, lambda r: f"{r['max_abs_mean']:.3f}"),
+    ("code std", 11, lambda r: f"{r['min_std']:.3f}..{r['max_std']:.3f}"),
+    ("matched", 7, lambda r: "yes" if r["prior_matched"] else "no"),
+    ("max|mu mean|", 12, lambda r: _fmt(r, "max_abs_mu_mean", ".3f")),
+    ("mu std", 11, lambda r: f"{min(r['mu_std']):.3f}..{max(r['mu_std']):.3f}"),
+    ("sigma", 11, lambda r: f"{min(r['mean_sigma']):.3f}..{max(r['mean_sigma']):.3f}"),
+    ("cls score", 9, lambda r: _fmt(r, "prior_classifier_score", ".2f")),
+    ("FD", 6, lambda r: _fmt(r, "prior_frechet_distance", ".1f")),
+    ("modes", 5, lambda r: _fmt(r, "prior_modes", "d")),
+    ("seconds", 7, lambda r: f"{r['seconds']:.0f}"),
+]
+MEANS = {  # the columns averaged over seeds, and how
+    "test L1": ("test_l1", ".4f"),
+    "max|mean|": ("max_abs_mean", ".3f"),
+    "max|mu mean|": ("max_abs_mu_mean", ".3f"),
+    "cls score": ("prior_classifier_score", ".2f"),
+    "FD": ("prior_frechet_distance", ".1f"),
+    "seconds": ("seconds", ".0f"),
+}
+
+
 def table(results):
-    rows = [
-        ("epochs", lambda r: f"{r['epochs']}"),
-        ("training seconds", lambda r: f"{r['seconds']:.0f}"),
-        ("test L1 (mean |x' - x|, [-1, 1])", lambda r: f"{r['test_l1']:.4f}"),
-        ("max |code mean| (<= 0.15)", lambda r: f"{r['max_abs_mean']:.3f}"),
-        ("code std, min..max ([0.8, 1.2])", lambda r: f"{r['min_std']:.3f}..{r['max_std']:.3f}"),
-        ("prior matched", lambda r: "yes" if r["prior_matched"] else "no"),
-        ("std of mu, min..max", lambda r: f"{min(r['mu_std']):.3f}..{max(r['mu_std']):.3f}"),
-        (
-            "mean sigma, min..max",
-            lambda r: f"{min(r['mean_sigma']):.3f}..{max(r['mean_sigma']):.3f}",
-        ),
-        ("prior samples: classifier score", lambda r: _fmt(r, "prior_classifier_score", ".2f")),
-        ("prior samples: Frechet distance", lambda r: _fmt(r, "prior_frechet_distance", ".1f")),
-        ("prior samples: modes", lambda r: _fmt(r, "prior_modes", "d")),
-    ]
-    names = list(results)
-    lines = [f"{'':36s}" + "".join(f"{results[n]['side']:>22s}" for n in names)]
-    for label, fmt in rows:
-        lines.append(f"{label:36s}" + "".join(f"{fmt(results[n]):>22s}" for n in names))
-    for n in names:
-        r = results[n]
-        lines.append(f"{r['side']} code mean: {np.round(r['code_mean'], 3).tolist()}")
-        lines.append(f"{r['side']} code std:  {np.round(r['code_std'], 3).tolist()}")
+    """One row per (side, variant, seed), then a mean row per (side, variant).
+
+    Args:
+        results: List of result dicts as `run_keras` / `run_torch` return.
+
+    Returns:
+        The table as a string.
+    """
+    groups = {}
+    for r in results:
+        groups.setdefault((r["side"], r.get("variant", "document")), []).append(r)
+    head = f"{'side':20s} {'variant':16s} {'seed':>5s} " + " ".join(
+        f"{h:>{w}s}" for h, w, _ in COLUMNS
+    )
+    lines = [head, "-" * len(head)]
+    for (side, variant), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r.get("seed", 0))
+        for r in rs:
+            lines.append(
+                f"{side:20s} {variant:16s} {r.get('seed', 0):>5d} "
+                + " ".join(f"{fmt(r):>{w}s}" for _, w, fmt in COLUMNS)
+            )
+        if len(rs) > 1:
+            cells = []
+            for h, w, _ in COLUMNS:
+                if h in MEANS and all(MEANS[h][0] in r for r in rs):
+                    key, spec = MEANS[h]
+                    cells.append(f"{format(float(np.mean([r[key] for r in rs])), spec):>{w}s}")
+                elif h == "matched":
+                    cells.append(f"{sum(r['prior_matched'] for r in rs)}/{len(rs):<{w - 2}d}")
+                else:
+                    cells.append(" " * w)
+            lines.append(f"{side:20s} {variant:16s} {'mean':>5s} " + " ".join(cells))
     return "\n".join(lines)
+
+
+def _seeds(text):
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be integers. Received: {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0. Received: {text!r}")
+    return seeds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--which", choices=("both", "keras", "torch", "none"), default="both")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", "--seed", type=_seeds, default=[0], help="comma-separated, e.g. 0,1,2"
+    )
+    parser.add_argument(
+        "--adversarial-weight",
+        type=float,
+        default=None,
+        help="weight of the code's BCE in the generator step (the L1's is 1 minus it), on "
+        "both sides. Default: the document's 0.001",
+    )
+    parser.add_argument(
+        "--d-lr", type=float, default=None, help="D's Adam learning rate. Default: 2e-4"
+    )
+    parser.add_argument(
+        "--xla",
+        action="store_true",
+        help="keras side: train() with jit_compile=True (faster; XLA draws other noise)",
+    )
     parser.add_argument("--torch-threads", type=int, default=1, help="speed only")
     parser.add_argument("--out", default="runs/eval_aae")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    variant = variant_name(args)
+    sides = {"keras": run_keras, "torch": run_torch}
+    todo = [s for s in sides if args.which in (s, "both")]
 
-    (x_train, _), (x_test, y_test) = load_mnist()
-    x_train = resize_images(prepare_images(x_train, (28, 28, 1)), IMG_SIZE)  # (60000, 32, 32, 1)
-    x_test28 = prepare_images(x_test, (28, 28, 1))
-    x_test = resize_images(x_test28, IMG_SIZE)
-    if args.which != "none":
+    if todo:
+        (x_train, _), (x_test, y_test) = load_mnist()
+        x_train = prepare_images(x_train, (28, 28, 1))
+        x_train = resize_images(x_train, IMG_SIZE)  # (60000, 32, 32, 1)
+        x_test28 = prepare_images(x_test, (28, 28, 1))
+        x_test = resize_images(x_test28, IMG_SIZE)
         try:
             print(f"resize check: max |tf - torch| = {check_resize(x_test28):.2e}")
         except ImportError:
             pass
-    sides = {"keras": run_keras, "torch": run_torch}
-    for side, run in sides.items():
-        if args.which in (side, "both"):
-            result = run(args, x_train, x_test, y_test, out)
-            path = out / f"results_{side}.json"
+    for seed in args.seeds:
+        for side in todo:
+            seed_args = argparse.Namespace(**{**vars(args), "seed": seed})
+            seed_out = out / f"{side}_{variant}_s{seed}"
+            seed_out.mkdir(exist_ok=True)
+            result = sides[side](seed_args, x_train, x_test, y_test, seed_out)
+            path = result_path(out, side, variant, seed)
             path.write_text(json.dumps(result, indent=1) + "\n")
-            print(f"wrote {path} and {side}_*.png")
-    results = {}
-    for side in sides:
-        path = out / f"results_{side}.json"
-        if os.path.exists(path):
-            results[side] = json.loads(path.read_text())
+            print(f"wrote {path} and {seed_out}/*.png", flush=True)
+    # the table: every result of the chosen seeds in --out (any variant)
+    results = []
+    for path in sorted(out.glob("results_*_s*.json")):
+        r = json.loads(path.read_text())
+        if r.get("seed", 0) in args.seeds:
+            results.append(r)
     if results:
         print(table(results))
 

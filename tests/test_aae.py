@@ -148,6 +148,97 @@ def test_combined_step_trains_encoder_and_decoder_only(small_aae, batch):
     assert set(logs) == {"d_loss", "d_acc", "g_loss", "l1_loss", "adv_loss"}
 
 
+def _state(aae):
+    """Every variable one iteration can change: weights, BN statistics,
+    optimizer slots and counters, noise states."""
+    return [
+        *aae.encoder.variables,
+        *aae.decoder.variables,
+        *aae.discriminator.variables,
+        *aae.combined.optimizer.variables,
+        *aae.discriminator.optimizer.variables,
+        aae.seed_generator.state,
+    ]
+
+
+def test_compiled_iteration_is_two_train_on_batch_calls_bit_for_bit(batch):
+    """train_iteration (one compiled call, no XLA) updates every variable and
+    returns every log exactly as the document's two train_on_batch calls."""
+    aae = AAE(latent_dim=4, img_size=8, seed=6)
+    aae.train_iteration(batch, jit_compile=False)  # builds everything
+    variables = _state(aae)
+    start = [v.numpy().copy() for v in variables]
+    valid, d_labels = aae._labels(16)
+    g = aae.combined.train_on_batch(
+        batch, {"reconstruction": batch, "validity": valid}, return_dict=True
+    )
+    d = aae.discriminator.train_on_batch(aae._d_batch_fn(batch), d_labels, return_dict=True)
+    reference = [v.numpy().copy() for v in variables]
+    for v, value in zip(variables, start):
+        v.assign(value)
+    logs = aae.train_iteration(batch, jit_compile=False)
+    assert logs == {
+        "d_loss": d["loss"],
+        "d_acc": d["accuracy"],
+        "g_loss": g["loss"],
+        "l1_loss": g["reconstruction_loss"],
+        "adv_loss": g["validity_loss"],
+    }
+    moved = 0
+    for v, ref, s in zip(variables, reference, start):
+        np.testing.assert_array_equal(v.numpy(), ref, err_msg=v.path)
+        moved += not np.array_equal(ref, s)
+    assert moved > len(aae.discriminator.trainable_weights)
+
+
+def test_xla_iteration_trains_the_same_sides_and_repeats(batch):
+    """With XLA (the noise then comes from XLA's generator) D is still
+    frozen in the combined step, every trained weight moves, and a seeded
+    run repeats; a bad jit_compile is refused."""
+    runs = []
+    for _ in range(2):
+        aae = AAE(latent_dim=4, img_size=8, seed=8)
+        h = aae.train(1, batch_size=8, sample_interval=0, x_train=batch, verbose=0,
+                      jit_compile=True)  # fmt: skip
+        runs.append((h.history["g_loss"], snapshot(aae.encoder)))
+    assert runs[0][0] == runs[1][0] and np.isfinite(runs[0][0]).all()
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    # D's own step a no-op (learning rate 0): so if D moves, the combined
+    # step (its own optimizer, 2e-4) trained it
+    aae.discriminator.optimizer.learning_rate.assign(0.0)
+    d0, e0, g0 = snapshot(aae.discriminator), snapshot(aae.encoder), snapshot(aae.decoder)
+    aae.train_iteration(batch, jit_compile=True)
+    assert not any(changed(d0, aae.discriminator)), "D changed in the combined step"
+    for before, net in ((e0, aae.encoder), (g0, aae.decoder)):
+        flags = changed(before, net)
+        assert all(f for f, v in zip(flags, net.weights) if v.trainable), net.name
+    aae.discriminator.optimizer.learning_rate.assign(2e-4)
+    d0 = snapshot(aae.discriminator)
+    logs = aae.train_iteration(batch, jit_compile=True)
+    assert all(changed(d0, aae.discriminator))
+    assert 0 <= logs["d_acc"] <= 1 and logs["l1_loss"] > 0
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match=rf"Received: jit_compile={bad!r}"):
+            aae.train_iteration(batch, jit_compile=bad)
+
+
+def test_classic_loop_under_a_one_device_strategy_is_the_plain_one(batch):
+    """train() runs its compiled iteration through the strategy (as
+    train_on_batch would): on one device, the same numbers."""
+    import tensorflow as tf
+
+    plain = AAE(latent_dim=4, img_size=8, seed=9)
+    scoped = AAE(
+        latent_dim=4, img_size=8, seed=9, strategy=tf.distribute.OneDeviceStrategy("/cpu:0")
+    )
+    args = {"batch_size": 8, "sample_interval": 0, "x_train": batch, "verbose": 0}
+    h1, h2 = plain.train(1, **args), scoped.train(1, **args)
+    assert h1.history == h2.history
+    for a, b in zip(snapshot(plain.decoder), snapshot(scoped.decoder)):
+        np.testing.assert_array_equal(a, b)
+
+
 def _deterministic(aae):
     """Makes the codes z = mu exactly: sigma = exp(-50) is 0 in float32."""
     logvar = aae.encoder.get_layer("logvar")
@@ -300,13 +391,13 @@ def test_true_epochs_samples_and_continuation(small_aae, tmp_path, monkeypatch):
     seen = []
     real = small_aae.train_iteration
 
-    def spy(imgs):
+    def spy(imgs, **kwargs):
         seen.append(np.round((np.asarray(imgs)[:, 0, 0, 0] + 1) * 4.5).astype(int).tolist())
-        return real(imgs)
+        return real(imgs, **kwargs)
 
     monkeypatch.setattr(small_aae, "train_iteration", spy)
     h = small_aae.train(2, batch_size=4, sample_interval=3, x_train=x, sample_dir=tmp_path,
-                        verbose=0)  # fmt: skip
+                        verbose=0, jit_compile=False)  # fmt: skip
     assert [len(b) for b in seen] == [4, 4, 2, 4, 4, 2]  # the last batch is smaller
     epoch1, epoch2 = sum(seen[:3], []), sum(seen[3:], [])
     assert sorted(epoch1) == sorted(epoch2) == list(range(10))  # each image once per epoch
@@ -330,7 +421,9 @@ def test_seeded_training_repeats(batch):
     runs = []
     for _ in range(2):
         aae = AAE(latent_dim=4, img_size=8, seed=7)
-        h = aae.train(1, batch_size=8, sample_interval=0, x_train=batch, verbose=0)
+        # without XLA here; test_xla_iteration_... repeats a seeded XLA run
+        args = {"batch_size": 8, "sample_interval": 0, "x_train": batch, "verbose": 0}
+        h = aae.train(1, jit_compile=False, **args)
         runs.append((h.history["g_loss"], aae.encode(batch), snapshot(aae.decoder)))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
