@@ -189,6 +189,47 @@ def replica_uniform(shape, seed_generator, dtype=None):
     )
 
 
+@keras.saving.register_keras_serializable(package="keras_gan")
+class TailDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A constant rate that falls linearly to zero at the end of a run.
+
+    Counted in iterations of the training loop, `steps_per_iteration`
+    optimizer steps each (2 for D, which steps on real then generated
+    images; 1 for G): at iteration `k = step // steps_per_iteration` the
+    rate is `rate * clip((end - k) / length, 0, 1)`, the full rate until
+    `length` iterations before `end`, then linearly down to
+    `rate / length` at the last iteration (`end - 1`). `end` and `length`
+    are variables that the model family (`DCGAN`, `GaussianGAN`) sets at
+    the start of every `train()` / `fit()` run (`set_run`), so one compiled
+    function serves every run; until then the rate is constant.
+
+    Args:
+        rate: Positive float, the full learning rate.
+        steps_per_iteration: Positive integer, optimizer steps per
+            iteration. Defaults to `1` (the rate then follows the
+            optimizer's own step count).
+    """
+
+    def __init__(self, rate, steps_per_iteration=1):
+        self.rate = float(rate)
+        self.steps_per_iteration = int(steps_per_iteration)
+        self.end = keras.Variable(3.0e38, dtype="float32", trainable=False, name="decay_end")
+        self.length = keras.Variable(1.0, dtype="float32", trainable=False, name="decay_len")
+
+    def set_run(self, iteration, remaining, length):
+        """Decays over the last `length` of the `remaining` iterations after
+        `iteration` (all counted in iterations)."""
+        self.end.assign(float(iteration + remaining))
+        self.length.assign(float(max(int(length), 1)))
+
+    def __call__(self, step):
+        k = keras.ops.floor(keras.ops.cast(step, "float32") / self.steps_per_iteration)
+        return self.rate * keras.ops.clip((self.end - k) / self.length, 0.0, 1.0)
+
+    def get_config(self):
+        return {"rate": self.rate, "steps_per_iteration": self.steps_per_iteration}
+
+
 class CombinedModel(keras.Model):
     """The generator trained through a frozen discriminator.
 

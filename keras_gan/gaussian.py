@@ -22,6 +22,7 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
+    TailDecay,
     check_checkpoint_args,
     fit_adversarial,
     run_loop,
@@ -49,39 +50,6 @@ SETTINGS = {
     "document": {"init": "normal", "beta_1": 0.9, "decay_fraction": 0.0},
     "stable": {"init": "pytorch", "beta_1": 0.0, "decay_fraction": 0.75},
 }
-
-
-@keras.saving.register_keras_serializable(package="keras_gan")
-@keras.saving.register_keras_serializable(package="keras_gan")
-class TailDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """A constant rate that falls linearly to zero at the end of a run.
-
-    `rate * clip((end - step) / length, 0, 1)`: the full rate until `length`
-    steps before `end`, then linearly down to `rate / length` at the last
-    step (`end - 1`). `end` and `length` are variables that `GaussianGAN`
-    sets before each `train()` / `fit()` run (`set_run`), so one compiled
-    function serves every run. Until then the rate is constant.
-
-    Args:
-        rate: Positive float, the full learning rate.
-    """
-
-    def __init__(self, rate):
-        self.rate = float(rate)
-        self.end = keras.Variable(3.0e38, dtype="float32", trainable=False, name="decay_end")
-        self.length = keras.Variable(1.0, dtype="float32", trainable=False, name="decay_len")
-
-    def set_run(self, step, remaining, length):
-        """Decays over the last `length` of the `remaining` steps after `step`."""
-        self.end.assign(float(step + remaining))
-        self.length.assign(float(max(int(length), 1)))
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        return self.rate * keras.ops.clip((self.end - step) / self.length, 0.0, 1.0)
-
-    def get_config(self):
-        return {"rate": self.rate}
 
 
 class GaussianAdversarial(AdversarialModel):

@@ -30,6 +30,38 @@ CONFIGS = {
     "no-dropout+smoothing": {"dropout": 0.0, "label_smoothing": 0.1},
     "improved-no-ema": {"settings": "improved", "ema_decay": 0},
     "improved": {"settings": "improved"},
+    "improved-decay": {"settings": "improved-decay"},
+    # issue 8: D's normalisation and a learning-rate decay at the end of the run
+    "improved+no-d-bn": {"settings": "improved", "d_normalization": "none"},
+    "improved+d-layer-norm": {"settings": "improved", "d_normalization": "layer"},
+    "improved+decay": {"settings": "improved", "lr_decay_fraction": 0.5},
+    "improved+no-d-bn+decay": {
+        "settings": "improved",
+        "d_normalization": "none",
+        "lr_decay_fraction": 0.5,
+    },
+    "improved+d-layer-norm+decay": {
+        "settings": "improved",
+        "d_normalization": "layer",
+        "lr_decay_fraction": 0.5,
+    },
+    "improved+lr8e-4+decay": {
+        "settings": "improved",
+        "learning_rate": 8e-4,
+        "lr_decay_fraction": 0.5,
+    },
+    "improved+lr1.2e-3+decay": {
+        "settings": "improved",
+        "learning_rate": 1.2e-3,
+        "lr_decay_fraction": 0.5,
+    },
+    "document+no-d-bn": {"settings": "document", "d_normalization": "none"},
+    "document+decay": {"settings": "document", "lr_decay_fraction": 0.5},
+    "document+no-d-bn+decay": {
+        "settings": "document",
+        "d_normalization": "none",
+        "lr_decay_fraction": 0.5,
+    },
 }
 
 

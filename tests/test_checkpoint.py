@@ -60,6 +60,8 @@ def test_checkpoints_are_pruned_and_latest_points_to_newest(tiny_images, tmp_pat
         "label_smoothing": 0.0,
         "learning_rate": 0.0002,
         "ema_decay": None,
+        "d_normalization": "batch",
+        "lr_decay_fraction": 0.0,
     }
     assert len(meta["history"]["d_loss"]) == 7
 

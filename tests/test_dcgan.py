@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_gan import DCGAN
-from keras_gan.engine import TrainingDivergedError
+from keras_gan.engine import TrainingDivergedError, build_optimizers
 
 from .conftest import png_pixels
 
@@ -258,6 +258,18 @@ def test_mnist_default_data_is_used_and_scaled(monkeypatch, mnist_path):
         ({"label_smoothing": 0.5}, r"label_smoothing must be .* Received: label_smoothing=0.5"),
         ({"learning_rate": 0}, r"learning_rate must be a positive number. Received: "),
         ({"ema_decay": True}, r"ema_decay must be a number .* Received: ema_decay=True"),
+        (
+            {"d_normalization": "group"},
+            r"d_normalization must be one of 'batch', 'layer', 'none'. Received: "
+            r"d_normalization='group'",
+        ),
+        ({"d_normalization": False}, r"Received: d_normalization=False"),
+        (
+            {"lr_decay_fraction": 1.5},
+            r"lr_decay_fraction must be a number in \[0, 1\]. Received: lr_decay_fraction=1.5",
+        ),
+        ({"lr_decay_fraction": True}, r"Received: lr_decay_fraction=True"),
+        ({"lr_decay_fraction": -0.1}, r"Received: lr_decay_fraction=-0.1"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -404,3 +416,191 @@ def test_weight_average_follows_the_generator_and_samples_come_from_it(tiny_imag
     again.restore_checkpoint(tmp_path)
     for a, b in zip(again.ema_generator.weights, avg.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ------------------------------------------------ issue 8: D's normalisation, rate decay
+
+
+def layer_types(model):
+    return [type(x).__name__ for x in model.layers]
+
+
+def test_d_normalization_replaces_or_removes_ds_batch_norm_and_nothing_else():
+    kw = dict(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    doc = DCGAN(**kw)
+    assert layer_types(doc.discriminator).count("BatchNormalization") == 3
+    for norm, replacement in (("none", []), ("layer", ["LayerNormalization"])):
+        gan = DCGAN(d_normalization=norm, **kw)
+        expected = []
+        for name in layer_types(doc.discriminator):
+            expected += replacement if name == "BatchNormalization" else [name]
+        assert layer_types(gan.discriminator) == expected
+        assert layer_types(gan.generator) == layer_types(doc.generator)  # G keeps its BN
+        assert gan.get_config()["d_normalization"] == norm
+        assert gan.discriminator(np.zeros((2, 8, 8, 1), "float32")).shape == (2, 1)
+    assert doc.get_config()["d_normalization"] == "batch"
+    assert doc.get_config()["lr_decay_fraction"] == 0.0
+    # the tutorial's constant rate is a plain float, not a schedule
+    for opt in (doc.discriminator.optimizer, doc.combined.optimizer):
+        assert isinstance(opt.learning_rate, keras.Variable)
+        assert float(opt.learning_rate) == pytest.approx(2e-4)
+
+
+class RateLog(keras.callbacks.Callback):
+    """Both optimizers' rates after every iteration (the next one's rates)."""
+
+    def __init__(self, gan):
+        super().__init__()
+        self.gan, self.rates = gan, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        d, g = self.gan.discriminator.optimizer, self.gan.combined.optimizer
+        self.rates.append((float(d.learning_rate), float(g.learning_rate)))
+
+
+def test_rates_decay_linearly_to_zero_alike_in_train_and_fit(tiny_images):
+    kw = dict(latent_dim=8, img_shape=(8, 8, 1), seed=0, learning_rate=4e-4)
+    classic = DCGAN(lr_decay_fraction=0.5, **kw)
+    log = RateLog(classic)
+    classic.train(
+        8, batch_size=16, save_interval=0, x_train=tiny_images, verbose=0, callbacks=[log]
+    )
+    # 8 iterations, the last 4 decaying: the rate of iteration k is
+    # 4e-4 * min(1, (8 - k) / 4); D (two steps an iteration) follows G's
+    expected = [4e-4 * min(1.0, (8 - k) / 4) for k in range(1, 9)]
+    np.testing.assert_allclose([d for d, _ in log.rates], expected, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose([g for _, g in log.rates], expected, rtol=1e-6, atol=1e-12)
+    assert int(classic.discriminator.optimizer.iterations) == 16
+    # past the run's end the rate is 0: an extra iteration changes no weight
+    x = tiny_images[:8, :, :, None].astype("float32") / 127.5 - 1.0
+    trained = [w.numpy().copy() for w in classic.generator.trainable_weights]
+    trained += [w.numpy().copy() for w in classic.discriminator.trainable_weights]
+    classic.train_iteration(x)
+    after = classic.generator.trainable_weights + classic.discriminator.trainable_weights
+    for a, w in zip(trained, after):
+        np.testing.assert_array_equal(a, w.numpy())
+    # fit(): 64 images / 16 = 4 iterations an epoch, 2 epochs, the same schedule
+    fused = DCGAN(lr_decay_fraction=0.5, **kw)
+    flog = RateLog(fused)
+    fused.fit(tiny_images, epochs=2, batch_size=16, verbose=0, jit_compile=False, callbacks=[flog])
+    np.testing.assert_allclose(flog.rates, log.rates, rtol=1e-6, atol=1e-12)
+    # a new run starts again from the full rate
+    log.rates.clear()
+    classic.train(
+        2, batch_size=16, save_interval=0, x_train=tiny_images, verbose=0, callbacks=[log]
+    )
+    np.testing.assert_allclose([g for _, g in log.rates], [4e-4, 0.0], rtol=1e-6, atol=1e-12)
+
+
+def test_fused_iteration_equals_the_classic_one_under_a_decaying_rate():
+    gan = DCGAN(
+        latent_dim=8, img_shape=(8, 8, 1), seed=0, d_normalization="none", lr_decay_fraction=1.0
+    )
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    gan.set_run(3, 3)  # a 3-iteration run decaying throughout
+    gan.train_iteration(x)  # iteration 0 (full rate); builds and traces the classic path
+    model = gan.adversarial_model
+    model.compile(
+        d_optimizer=gan.discriminator.optimizer,
+        g_optimizer=gan.combined.optimizer,
+        jit_compile=False,
+    )
+    build_optimizers(model)
+    assert float(gan.combined.optimizer.learning_rate) == pytest.approx(2e-4 * 2 / 3)
+    assert float(gan.discriminator.optimizer.learning_rate) == pytest.approx(2e-4 * 2 / 3)
+    variables = (
+        list(gan.generator.variables)
+        + list(gan.discriminator.variables)
+        + list(gan.discriminator.optimizer.variables)
+        + list(gan.combined.optimizer.variables)
+        + [gan.seed_generator.state]
+    )
+    start = [v.numpy().copy() for v in variables]
+    gan.train_iteration(x)
+    classic = [v.numpy().copy() for v in variables]
+    for v, value in zip(variables, start):
+        v.assign(value)
+    model.train_on_batch(x)
+    for v, a in zip(variables, classic):
+        np.testing.assert_allclose(v.numpy(), a, rtol=1e-4, atol=1e-5, err_msg=v.path)
+
+
+class Kill(keras.callbacks.Callback):
+    """Stops a run by raising, as a killed process would stop it."""
+
+    def __init__(self, iteration=None, epoch=None):
+        super().__init__()
+        self.iteration, self.epoch = iteration, epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.iteration:
+            raise KeyboardInterrupt
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def all_weights(gan):
+    return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables]
+
+
+def test_interrupted_decaying_train_resumes_on_the_same_schedule(tiny_images, tmp_path):
+    def small():
+        return DCGAN(latent_dim=6, img_shape=(8, 8, 1), seed=0, lr_decay_fraction=0.5)
+
+    args = dict(batch_size=8, save_interval=0, x_train=tiny_images, verbose=0)
+    straight = small()
+    straight.train(6, **args)  # iterations 3, 4, 5 at 1, 2/3 and 1/3 of the rate
+    first = small()
+    with pytest.raises(KeyboardInterrupt):  # checkpoint after iteration 2, killed in 4
+        first.train(6, checkpoint_dir=tmp_path, checkpoint_interval=2, callbacks=[Kill(4)], **args)
+    resumed = small()
+    resumed.train(6, checkpoint_dir=tmp_path, checkpoint_interval=2, resume=True, **args)
+    assert resumed.iterations == 6
+    for a, b in zip(all_weights(straight), all_weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_interrupted_decaying_fit_resumes_on_the_same_schedule(tiny_images, tmp_path):
+    def small():
+        return DCGAN(latent_dim=6, img_shape=(8, 8, 1), seed=0, lr_decay_fraction=0.5)
+
+    args = dict(batch_size=16, verbose=0, jit_compile=False)
+    straight = small()
+    straight.fit(tiny_images, epochs=3, **args)
+    first = small()
+    with pytest.raises(KeyboardInterrupt):  # checkpoint after epoch 1, killed at 2
+        first.fit(tiny_images, epochs=3, checkpoint_dir=tmp_path, callbacks=[Kill(epoch=2)], **args)
+    resumed = small()
+    resumed.fit(tiny_images, epochs=3, checkpoint_dir=tmp_path, resume=True, **args)
+    assert int(resumed.combined.optimizer.iterations) == 12
+    for a, b in zip(all_weights(straight), all_weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_improved_decay_is_improved_with_a_doubled_rate_decaying_over_the_last_half():
+    kw = dict(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    imp, dec = DCGAN(settings="improved", **kw), DCGAN(settings="improved-decay", **kw)
+    a, b = imp.get_config(), dec.get_config()
+    assert {k for k in a if a[k] != b[k]} == {"settings", "learning_rate", "lr_decay_fraction"}
+    assert b["learning_rate"] == 8e-4 and b["lr_decay_fraction"] == 0.5
+    assert layer_types(dec.discriminator) == layer_types(imp.discriminator)
+    assert layer_types(dec.generator) == layer_types(imp.generator)
+    assert dec.ema_generator is not None
+    for opt in (dec.discriminator.optimizer, dec.combined.optimizer):
+        assert not isinstance(opt.learning_rate, keras.Variable)  # a schedule
+        assert float(opt.learning_rate) == pytest.approx(8e-4)  # full rate until a run is set
+
+
+def test_new_options_round_trip_and_a_mismatched_checkpoint_is_refused(tmp_path):
+    gan = DCGAN(
+        latent_dim=6, img_shape=(8, 8, 1), seed=0, d_normalization="layer", lr_decay_fraction=0.25
+    )
+    config = gan.get_config()
+    assert config["d_normalization"] == "layer" and config["lr_decay_fraction"] == 0.25
+    assert DCGAN(**config).get_config() == config
+    gan.save_checkpoint(tmp_path)
+    other = dict(config, lr_decay_fraction=0.5)
+    with pytest.raises(ValueError, match=r"lr_decay_fraction.*0.25.*this model has"):
+        DCGAN(**other).restore_checkpoint(tmp_path)
