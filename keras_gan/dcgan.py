@@ -316,7 +316,7 @@ class DCGAN(CheckpointMixin):
         length = round(self.lr_decay_fraction * run_iterations)
         optimizers = (self.discriminator.optimizer, self.combined.optimizer)
         for schedule, optimizer in zip(self._schedules, optimizers):
-            done = int(optimizer.iterations) // schedule.steps_per_iteration
+            done = int(optimizer.iterations.numpy()) // schedule.steps_per_iteration
             schedule.set_run(done, remaining, length)
 
     def build_generator(self):

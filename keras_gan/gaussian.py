@@ -313,7 +313,7 @@ class GaussianGAN(CheckpointMixin):
         """
         length = round(self._settings["decay_fraction"] * run_steps)
         for schedule, optimizer in zip(self._schedules, (self.d_optimizer, self.g_optimizer)):
-            schedule.set_run(int(optimizer.iterations), remaining_steps, length)
+            schedule.set_run(int(optimizer.iterations.numpy()), remaining_steps, length)
 
     def build_generator(self):
         """Builds the generator: one linear `Dense(data_dim)`.
