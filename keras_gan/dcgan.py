@@ -12,6 +12,7 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
+    RunSchedule,
     TailDecay,
     WeightAverage,
     check_checkpoint_args,
@@ -630,7 +631,7 @@ class DCGAN(CheckpointMixin):
         model = self.adversarial_model
         if self._schedules:
             steps = len(x) // batch_size
-            callbacks = [_RunSchedule(self, epochs, steps), *(callbacks or [])]
+            callbacks = [RunSchedule(self.set_run, epochs, steps), *(callbacks or [])]
         with strategy_scope(self.strategy, "DCGAN"):
             model.compile(
                 d_optimizer=self.discriminator.optimizer,
@@ -652,24 +653,6 @@ class DCGAN(CheckpointMixin):
             resume=resume,
             **kwargs,
         )
-
-
-class _RunSchedule(keras.callbacks.Callback):
-    """Sets `fit()`'s rate schedules at its first epoch.
-
-    Keras calls `on_epoch_begin` first with the epoch a run starts from
-    (`initial_epoch` when resumed, after the checkpoint is restored), so the
-    run's remaining iterations are known there.
-    """
-
-    def __init__(self, gan, epochs, steps):
-        super().__init__()
-        self.gan, self.epochs, self.steps, self.done = gan, epochs, steps, False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if not self.done:
-            self.gan.set_run((self.epochs - epoch) * self.steps, self.epochs * self.steps)
-            self.done = True
 
 
 def _check_fraction(name, value):

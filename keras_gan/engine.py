@@ -230,6 +230,30 @@ class TailDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"rate": self.rate, "steps_per_iteration": self.steps_per_iteration}
 
 
+class RunSchedule(keras.callbacks.Callback):
+    """Points `TailDecay` schedules at a `fit()` run, at its first epoch.
+
+    Keras calls `on_epoch_begin` first with the epoch a run starts from
+    (`initial_epoch` when resumed, after the checkpoint is restored), so the
+    run's remaining steps are known there.
+
+    Args:
+        set_run: Callable `set_run(remaining_steps, run_steps)` of the model
+            family (e.g. `DCGAN.set_run`).
+        epochs: Positive integer, the run's total epochs.
+        steps: Positive integer, steps per epoch.
+    """
+
+    def __init__(self, set_run, epochs, steps):
+        super().__init__()
+        self.set_run, self.epochs, self.steps, self.done = set_run, epochs, steps, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.done:
+            self.set_run((self.epochs - epoch) * self.steps, self.epochs * self.steps)
+            self.done = True
+
+
 class CombinedModel(keras.Model):
     """The generator trained through a frozen discriminator.
 

@@ -22,6 +22,7 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
+    RunSchedule,
     TailDecay,
     check_checkpoint_args,
     fit_adversarial,
@@ -590,7 +591,7 @@ class GaussianGAN(CheckpointMixin):
             self._fit_compiled = key
         if self._schedules:
             steps = len(x) // batch_size
-            callbacks = [_RunSchedule(self, epochs, steps), *(callbacks or [])]
+            callbacks = [RunSchedule(self._set_run, epochs, steps), *(callbacks or [])]
         return fit_adversarial(
             self,
             model,
@@ -637,24 +638,6 @@ class GaussianGAN(CheckpointMixin):
             np.asarray(self.discriminator(x, training=False)),
             np.asarray(self.discriminator(fake, training=False)),
         )
-
-
-class _RunSchedule(keras.callbacks.Callback):
-    """Sets `fit()`'s "stable" rate schedules at its first epoch.
-
-    Keras calls `on_epoch_begin` first with the epoch a run starts from
-    (`initial_epoch` when resumed, after the checkpoint is restored), so the
-    run's remaining steps are known there.
-    """
-
-    def __init__(self, gan, epochs, steps):
-        super().__init__()
-        self.gan, self.epochs, self.steps, self.done = gan, epochs, steps, False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if not self.done:
-            self.gan._set_run((self.epochs - epoch) * self.steps, self.epochs * self.steps)
-            self.done = True
 
 
 def _check_rate(name, value):
