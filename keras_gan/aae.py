@@ -21,6 +21,7 @@ from keras_gan.engine import (
     run_loop,
     strategy_scope,
     targets,
+    update_batch_norm_statistics,
 )
 
 
@@ -475,6 +476,56 @@ class AAE(CheckpointMixin):
         """
         return self._batched(self._decode_fn, self.encode(x))
 
+    def update_batch_norm_statistics(self, x, batch_size=500):
+        """Sets the encoder's and decoder's BatchNorm statistics from `x`.
+
+        Training leaves each BatchNormalization layer with a moving average
+        of recent batches' statistics (momentum 0.1, as the document's
+        PyTorch), and inference-mode encoding, reconstruction and sampling
+        use it. This replaces it by the average over `x` with the current
+        weights, through the networks in training mode as a training step
+        runs them (`keras_gan.engine.update_batch_norm_statistics`).
+        `train()` and `fit()` do this at their end unless told not to. No
+        weight changes; a later `train()` call continues from the new
+        statistics (the discriminator's step reads the encoder's codes in
+        inference mode), so it is not bit-for-bit one longer run.
+
+        Measured here (10 epochs, seed 0, `scripts/eval_aae.py`): the
+        encoded test codes' largest |mean| fell from 0.24 to 0.12 and the
+        test L1 from 0.0766 to 0.0739.
+
+        Args:
+            x: Images as `prepare` takes them, normally the training images.
+            batch_size: Positive integer, images per averaged batch.
+                Defaults to `500`.
+
+        Returns:
+            The number of batches averaged.
+
+        Raises:
+            ValueError: for bad images (see `prepare`) or `batch_size`.
+
+        Example:
+
+        >>> import numpy as np
+        >>> aae = AAE(seed=0)
+        >>> aae.update_batch_norm_statistics(np.zeros((8, 28, 28), "uint8"))
+        1
+        """
+        batch_size = data_lib.check_int("batch_size", batch_size)
+        x = self.prepare(x)
+        size = min(batch_size, len(x))  # whole batches only; one if x is small
+
+        def forward(imgs):
+            self.decoder(self.encoder(imgs, training=True), training=True)
+
+        with strategy_scope(self.strategy, "AAE"):
+            return update_batch_norm_statistics(
+                [self.encoder, self.decoder],
+                forward,
+                (x[i : i + size] for i in range(0, len(x) - size + 1, size)),
+            )
+
     def generate(self, n):
         """Decodes `n` prior samples `z ~ N(0, I)`.
 
@@ -591,6 +642,7 @@ class AAE(CheckpointMixin):
         keep_checkpoints=3,
         resume=False,
         jit_compile=False,
+        precise_batch_norm=True,
     ):
         """Trains with the document's loop: true epochs over shuffled data.
 
@@ -632,6 +684,11 @@ class AAE(CheckpointMixin):
                 but ended at a mean test L1 of 0.0777 against 0.0764
                 without it (the document's PyTorch code: 0.0756), so the
                 default keeps the faithful numbers.
+            precise_batch_norm: If `True` (the default), end by setting the
+                BatchNorm statistics from `x_train` with the final weights
+                (`update_batch_norm_statistics`): the document's moving
+                averages put the test codes' means up to 0.25 off the
+                prior's. The weights trained are the same either way.
 
         Returns:
             A `keras.callbacks.History` whose `history` holds the per-batch
@@ -677,6 +734,8 @@ class AAE(CheckpointMixin):
                 if epochs <= 0:  # the run is complete already
                     history = keras.callbacks.History()
                     history.history = previous
+                    if precise_batch_norm:
+                        self.update_batch_norm_statistics(x)
                     return history
         start = self.iterations
         order = None
@@ -715,6 +774,8 @@ class AAE(CheckpointMixin):
         self.epochs_trained += 1
         if checkpoint_dir is not None and epochs % checkpoint_interval:
             self.save_checkpoint(checkpoint_dir, history.history, keep_checkpoints)
+        if precise_batch_norm:
+            self.update_batch_norm_statistics(x)
         return history
 
     def fit(
@@ -730,6 +791,7 @@ class AAE(CheckpointMixin):
         checkpoint_interval=1,
         keep_checkpoints=3,
         resume=False,
+        precise_batch_norm=True,
         **kwargs,
     ):
         """Trains with Keras's `fit()`: one compiled AAE iteration per step.
@@ -753,6 +815,8 @@ class AAE(CheckpointMixin):
             checkpoint_interval: Positive integer, in epochs.
             keep_checkpoints: Positive integer.
             resume: Continue from the latest checkpoint; `epochs` is the total.
+            precise_batch_norm: If `True` (the default), end by setting the
+                BatchNorm statistics from `x` (see `train()`).
             **kwargs: Passed to `keras.Model.fit`.
 
         Returns:
@@ -782,7 +846,7 @@ class AAE(CheckpointMixin):
                 jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution,
             )
-        return fit_adversarial(
+        history = fit_adversarial(
             self,
             self.adversarial_model,
             x,
@@ -796,6 +860,9 @@ class AAE(CheckpointMixin):
             resume=resume,
             **kwargs,
         )
+        if precise_batch_norm:
+            self.update_batch_norm_statistics(x)
+        return history
 
 
 def _check_weight(name, value):

@@ -562,6 +562,79 @@ class WeightAverage:
             avg.assign(self.decay * avg + (1.0 - self.decay) * cur)
 
 
+def batch_norm_layers(network):
+    """Every `BatchNormalization` layer in `network`, nested models included."""
+    found = []
+    for layer in getattr(network, "layers", []):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        else:
+            found.extend(batch_norm_layers(layer))
+    return found
+
+
+def update_batch_norm_statistics(networks, forward, batches):
+    """Sets BatchNorm moving statistics to their plain average over `batches`.
+
+    During training Keras keeps an exponential moving average of each
+    BatchNormalization layer's batch statistics (the tutorials' momentum
+    0.8-0.9 averages the last 5-10 batches, taken while the weights were
+    still moving), and inference-mode outputs use it. Those estimates are
+    noisy: on the AAE they shift the encoded test codes' means by up to 0.2
+    from what training-mode codes show. This runs `forward(batch)` with the
+    final weights over `batches` and sets every layer's moving mean and
+    variance to the average of the batch statistics ("precise BatchNorm",
+    as `torch.optim.swa_utils.update_bn`). No weight changes and every
+    other variable (seed generator states) is put back afterwards. Training
+    mode never reads these statistics, so only inference-mode outputs change
+    (and training steps that use them, as the AAE's discriminator step reads
+    the encoder's codes in inference mode).
+
+    Args:
+        networks: Keras models whose BatchNormalization layers are updated.
+        forward: Callable taking one batch and calling the networks with
+            `training=True`, as training does.
+        batches: Iterable of batches for `forward`; its length is the
+            number of batches averaged.
+
+    Returns:
+        The number of batches averaged.
+
+    Raises:
+        ValueError: If `batches` is empty, or a BatchNormalization layer is
+            frozen (`trainable=False` layers never update their statistics).
+    """
+    layers = [layer for net in networks for layer in batch_norm_layers(net)]
+    frozen = [layer.name for layer in layers if not layer.trainable]
+    if frozen:
+        raise ValueError(
+            f"update_batch_norm_statistics: BatchNormalization layers {frozen} are frozen "
+            "(trainable=False), so they would not update; unfreeze them first."
+        )
+    stats = {id(v) for layer in layers for v in (layer.moving_mean, layer.moving_variance)}
+    others = [
+        (v, v.numpy())
+        for net in networks
+        for v in net.non_trainable_variables
+        if id(v) not in stats
+    ]
+    momenta = [layer.momentum for layer in layers]
+    count = 0
+    try:
+        for count, batch in enumerate(batches, start=1):
+            for layer in layers:  # moving = (k-1)/k * moving + 1/k * batch: the mean
+                layer.momentum = (count - 1) / count
+            forward(batch)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+        for variable, value in others:
+            variable.assign(value)
+    if count == 0:
+        raise ValueError("update_batch_norm_statistics: received no batches; pass at least one.")
+    return count
+
+
 class CheckpointMixin:
     """Checkpoint and resume for a model family's classic training loop.
 

@@ -74,6 +74,13 @@ def main(argv=None):
     parser.add_argument("-n", type=int, default=10000, help="images scored per row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/dcgan_settings")
+    parser.add_argument(
+        "--bn-batches",
+        type=int,
+        default=300,
+        help="also score every sampler after update_batch_norm_statistics over this many "
+        "noise batches of --batch-size (0: skip)",
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -82,7 +89,7 @@ def main(argv=None):
 
     from keras_gan import DCGAN, metrics, viz
     from keras_gan.data import load_mnist
-    from keras_gan.engine import WeightAverage
+    from keras_gan.engine import WeightAverage, update_batch_norm_statistics
 
     class Averages(keras.callbacks.Callback):
         """Moving averages of the generator at several decays."""
@@ -118,24 +125,42 @@ def main(argv=None):
         samplers.update({f"EMA {d:g}": a.average for d, a in averages.averages.items()})
         z = np.random.default_rng(args.seed).standard_normal((args.n, gan.latent_dim))
         z = z.astype("float32")
+        bn_noise = (
+            np.random.default_rng(args.seed + 1)
+            .standard_normal((args.bn_batches, args.batch_size, gan.latent_dim))
+            .astype("float32")
+        )
         for label, net in samplers.items():
-            images = np.concatenate(
-                [np.asarray(net(z[i : i + 1000], training=False)) for i in range(0, args.n, 1000)]
-            )
-            q = metrics.image_quality(images)
-            slug = f"{name}_{label.split(' (')[0].replace(' ', '')}"
-            viz.save_image_grid(images[:25], out / f"{slug}.png", rows=5, cols=5)
-            row = {
-                "config": name,
-                "sampler": label,
-                "classifier_score": round(q["classifier_score"], 3),
-                "frechet_distance": round(q["frechet_distance"], 2),
-                "modes": q["modes"],
-                "seconds": round(seconds, 1),
-                "grid": str(out / f"{slug}.png"),
-            }
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            variants = [(label, None)]
+            if args.bn_batches:
+                variants.append((f"{label}, precise BN", bn_noise))
+            for row_label, noise in variants:
+                if noise is not None:  # batch statistics averaged with the final weights
+                    update_batch_norm_statistics(
+                        [net], lambda b, net=net: net(b, training=True), noise
+                    )
+                images = np.concatenate(
+                    [
+                        np.asarray(net(z[i : i + 1000], training=False))
+                        for i in range(0, args.n, 1000)
+                    ]
+                )
+                q = metrics.image_quality(images)
+                slug = f"{name}_{row_label.split(' (')[0].replace(' ', '').replace(',', '_')}"
+                viz.save_image_grid(images[:25], out / f"{slug}.png", rows=5, cols=5)
+                if label == "G" or "built in" in label:
+                    net.save(out / f"{slug}.keras")
+                row = {
+                    "config": name,
+                    "sampler": row_label,
+                    "classifier_score": round(q["classifier_score"], 3),
+                    "frechet_distance": round(q["frechet_distance"], 2),
+                    "modes": q["modes"],
+                    "seconds": round(seconds, 1),
+                    "grid": str(out / f"{slug}.png"),
+                }
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     with open(out / f"results_seed{args.seed}.json", "w") as f:
         json.dump({"args": vars(args), "rows": rows}, f, indent=2)
     print(f"\n{args.iterations} iterations x {args.batch_size} images, seed {args.seed}\n")

@@ -572,3 +572,45 @@ def test_mixed_precision_on_cpu_is_bfloat16_with_float32_outputs(batch, tmp_path
     decoder = keras.saving.load_model(tmp_path / "decoder.keras")
     z = np.zeros((2, 4), np.float32)
     np.testing.assert_allclose(decoder(z), aae.decoder(z, training=False), atol=1e-6)
+
+
+def test_precise_batch_norm_changes_only_the_statistics(batch):
+    """train() ends by averaging BatchNorm statistics over x_train: the
+    weights it trained are the same as without it, only the moving
+    statistics differ; fit() ends with the same update."""
+
+    def bn_stats(aae):
+        return [
+            v.numpy().copy()
+            for net in (aae.encoder, aae.decoder)
+            for v in net.non_trainable_weights
+        ]
+
+    runs = {}
+    for precise in (True, False):
+        aae = AAE(latent_dim=4, img_size=8, seed=3)
+        aae.train(2, 6, sample_interval=0, x_train=batch, verbose=0, precise_batch_norm=precise)
+        runs[precise] = aae
+    for a, b in zip(bn_stats(runs[True]), bn_stats(runs[False])):
+        assert not np.allclose(a, b)  # the statistics did change
+    for net in ("encoder", "decoder", "discriminator"):
+        for a, b in zip(
+            getattr(runs[True], net).trainable_weights,
+            getattr(runs[False], net).trainable_weights,
+        ):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    # train() ended with update_batch_norm_statistics(x_train)
+    runs[False].update_batch_norm_statistics(batch)
+    for a, b in zip(bn_stats(runs[True]), bn_stats(runs[False])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    # fit() ends with the same update: calling it again changes nothing
+    for precise in (True, False):
+        fitted = AAE(latent_dim=4, img_size=8, seed=3)
+        fitted.fit(batch, epochs=1, batch_size=8, verbose=0, precise_batch_norm=precise)
+        after_fit = bn_stats(fitted)
+        fitted.update_batch_norm_statistics(batch)
+        same = [
+            np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(after_fit, bn_stats(fitted))
+        ]
+        assert all(same) if precise else not any(same)

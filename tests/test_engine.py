@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from keras_gan import DCGAN
-from keras_gan.engine import AdversarialModel, build_optimizers, make_dataset
+from keras_gan.engine import (
+    AdversarialModel,
+    build_optimizers,
+    make_dataset,
+    update_batch_norm_statistics,
+)
 
 
 def state_variables(gan, model):
@@ -188,3 +193,46 @@ def test_aae_fit_trains_and_resumes(tmp_path):
     resumed.fit(x, epochs=2, checkpoint_dir=tmp_path, resume=True, **args)
     for a, b in zip(straight.decoder.weights, resumed.decoder.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_update_batch_norm_statistics_is_the_average_of_batch_statistics():
+    """Dense -> BN -> GaussianNoise -> nested (Dense -> BN): the first BN's
+    statistics become the mean of the batches' means and (biased) variances,
+    the nested one's those of what it received in training mode; momentum
+    and the noise layer's seed state are put back; frozen BN is refused."""
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(3), keras.layers.BatchNormalization()]
+    )
+    first = keras.layers.Dense(3)
+    bn = keras.layers.BatchNormalization(momentum=0.8)
+    noise = keras.layers.GaussianNoise(0.1, seed=1)
+    net = keras.Sequential([keras.Input((4,)), first, bn, noise, inner])
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(2.0, 3.0, (16, 4)).astype("float32") for _ in range(5)]
+    seed_state = noise.seed_generator.state.numpy().copy()
+    weights = [w.numpy().copy() for w in net.trainable_weights]
+
+    n = update_batch_norm_statistics([net], lambda b: net(b, training=True), batches)
+
+    assert n == 5
+    h = [np.asarray(first(b)) for b in batches]
+    np.testing.assert_allclose(
+        bn.moving_mean.numpy(), np.mean([x.mean(0) for x in h], 0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        bn.moving_variance.numpy(), np.mean([x.var(0) for x in h], 0), rtol=1e-5
+    )
+    assert bn.momentum == 0.8 and inner.layers[-1].momentum == 0.99
+    np.testing.assert_array_equal(noise.seed_generator.state.numpy(), seed_state)
+    for before, w in zip(weights, net.trainable_weights):
+        np.testing.assert_array_equal(before, w.numpy())
+    # the nested layer moved off its initial statistics (0 / 1)
+    assert np.abs(inner.layers[-1].moving_mean.numpy()).max() > 1e-3
+
+    bn.trainable = False
+    with pytest.raises(ValueError, match="frozen"):
+        update_batch_norm_statistics([net], lambda b: net(b, training=True), batches)
+    bn.trainable = True
+    with pytest.raises(ValueError, match="no batches"):
+        update_batch_norm_statistics([net], lambda b: net(b, training=True), [])
