@@ -498,38 +498,107 @@ class AdversarialModel(keras.Model):
         for variable, mean in zip(statistics, means):
             variable.assign(mean)
 
+    # None: the d_steps and g_steps loops are unrolled in Python, each update
+    # traced on its own. An integer n: on one replica they run in two
+    # `tf.while_loop`s whose bodies hold n updates, so tracing (and XLA
+    # compiling) costs the same for 2 or 2,000 steps; for families with
+    # many tiny updates (the 50-line GAN's 20 + 20). The generator phase
+    # then receives no state from the discriminator phase (None). Several
+    # replicas unroll anyway: optimizers all-reduce through merge_call,
+    # which a while-loop body cannot hold.
+    loop_unroll = None
+
+    def _looped(self):
+        return self.loop_unroll is not None and self.distribute_strategy.num_replicas_in_sync == 1
+
+    def _discriminator_update(self, real, scale):
+        # one begin_iteration and the D updates it describes; their losses
+        state = self.begin_iteration(real)
+        losses = []
+        for terms in self.discriminator_updates(real, state):
+            with tf.GradientTape() as tape:
+                loss = tf.add_n(
+                    [
+                        weight
+                        * self.discriminator_term_loss(
+                            self.discriminator(inputs, training=True), is_real
+                        )
+                        for inputs, is_real, weight in terms
+                    ]
+                )
+                scaled = self.d_optimizer.scale_loss(loss * scale)
+            self._update(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
+            losses.append(loss)
+        return losses, state
+
     def _discriminator_phase(self, real, scale):
-        state = None
+        if self._looped():
+
+            def update(total):
+                losses, _ = self._discriminator_update(real, scale)
+                return total + tf.add_n(losses) / len(losses)
+
+            total = repeat(update, self.d_steps, self.loop_unroll, tf.constant(0.0))
+            return total / self.d_steps, None
+        state, d_losses = None, []
         for _ in range(self.d_steps):
-            state = self.begin_iteration(real)
-            d_losses = []
-            for terms in self.discriminator_updates(real, state):
-                with tf.GradientTape() as tape:
-                    loss = tf.add_n(
-                        [
-                            weight
-                            * self.discriminator_term_loss(
-                                self.discriminator(inputs, training=True), is_real
-                            )
-                            for inputs, is_real, weight in terms
-                        ]
-                    )
-                    scaled = self.d_optimizer.scale_loss(loss * scale)
-                self._update(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
-                d_losses.append(loss)
+            losses, state = self._discriminator_update(real, scale)
+            d_losses.extend(losses)
         return tf.add_n(d_losses) / len(d_losses), state
 
+    def _generator_update(self, real, state, scale):
+        with tf.GradientTape() as tape:
+            g_loss = self.generator_loss(real, state)
+            scaled = self.g_optimizer.scale_loss(g_loss * scale)
+        self._update(self.g_optimizer, tape, scaled, self.generator_weights)
+        self.after_generator_update()
+        return g_loss
+
     def _generator_phase(self, real, state, scale):
+        if self._looped():
+            return repeat(
+                lambda _: self._generator_update(real, state, scale),
+                self.g_steps,
+                self.loop_unroll,
+                tf.constant(0.0),
+            )
         for _ in range(self.g_steps):
-            with tf.GradientTape() as tape:
-                g_loss = self.generator_loss(real, state)
-                scaled = self.g_optimizer.scale_loss(g_loss * scale)
-            self._update(self.g_optimizer, tape, scaled, self.generator_weights)
-            self.after_generator_update()
+            g_loss = self._generator_update(real, state, scale)
         return g_loss
 
     def call(self, z, training=None):
         return self.generator(z, training=training)
+
+
+def repeat(fn, n, unroll, value):
+    """`value = fn(value)` `n` times in order, in a `tf.while_loop` whose body
+    holds `unroll` calls (the remainder unrolled after it).
+
+    Args:
+        fn: Callable taking and returning a tensor of a fixed shape and dtype.
+        n: Non-negative integer, calls in all.
+        unroll: Positive integer, calls traced per loop iteration.
+        value: The initial tensor.
+
+    Returns:
+        The last value.
+    """
+    unroll = max(1, min(unroll, n))
+
+    def body(i, value):
+        for _ in range(unroll):
+            value = fn(value)
+        return i + 1, value
+
+    if n // unroll > 1:
+        _, value = tf.while_loop(
+            lambda i, _: i < n // unroll, body, (tf.constant(0), value), parallel_iterations=1
+        )
+    elif n // unroll == 1:
+        _, value = body(0, value)
+    for _ in range(n % unroll):
+        value = fn(value)
+    return value
 
 
 class WeightAverage:

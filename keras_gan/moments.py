@@ -152,75 +152,11 @@ class MomentsAdversarial(AdversarialModel):
 
     # The engine unrolls its `d_steps` and `g_steps` loops in Python; with
     # the document's 20 + 20 tiny updates per step that made tracing (and
-    # XLA compiling) the step take ~25-70 s. These overrides run the same
-    # updates, built from the same hooks, in two `tf.while_loop`s, so one D
-    # update and one G update are traced.
-
-    # Updates traced per loop iteration: XLA fuses across them. Measured on 2
-    # CPU cores at 20 + 20 steps: 1 -> ~8 ms per step, 2 -> ~2.2 ms, 4 -> ~3 ms
-    # with twice the compile time of 2.
-    unroll = 2
-
-    def _discriminator_phase(self, real, scale):
-        if self.distribute_strategy.num_replicas_in_sync > 1:
-            # optimizers all-reduce through merge_call, which a tf.while_loop
-            # body cannot hold: unroll as the engine does
-            return super()._discriminator_phase(real, scale)
-
-        def update(total):
-            state = self.begin_iteration(real)
-            (terms,) = self.discriminator_updates(real, state)
-            with tf.GradientTape() as tape:
-                loss = tf.add_n(
-                    [
-                        weight
-                        * self.adversarial_loss(self.discriminator(inputs, training=True), is_real)
-                        for inputs, is_real, weight in terms
-                    ]
-                )
-                scaled = self.d_optimizer.scale_loss(loss * scale)
-            self._update(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
-            return total + loss
-
-        total = _repeat(update, self.d_steps, self.unroll, tf.constant(0.0))
-        return total / self.d_steps, None
-
-    def _generator_phase(self, real, state, scale):
-        if self.distribute_strategy.num_replicas_in_sync > 1:
-            return super()._generator_phase(real, state, scale)
-
-        def update(_):
-            with tf.GradientTape() as tape:
-                g_loss = self.generator_loss(real, state)
-                scaled = self.g_optimizer.scale_loss(g_loss * scale)
-            self._update(self.g_optimizer, tape, scaled, self.generator_weights)
-            hook = getattr(self, "after_generator_update", None)  # newer engines' hook
-            if hook is not None:
-                hook()
-            return g_loss
-
-        return _repeat(update, self.g_steps, self.unroll, tf.constant(0.0))
-
-
-def _repeat(fn, n, unroll, value):
-    """`value = fn(value)` `n` times in order: a `tf.while_loop` whose body
-    holds `unroll` calls, then the remainder unrolled."""
-    unroll = max(1, min(unroll, n))
-
-    def body(i, value):
-        for _ in range(unroll):
-            value = fn(value)
-        return i + 1, value
-
-    if n // unroll > 1:
-        _, value = tf.while_loop(
-            lambda i, _: i < n // unroll, body, (tf.constant(0), value), parallel_iterations=1
-        )
-    else:
-        _, value = body(0, value)
-    for _ in range(n % unroll):
-        value = fn(value)
-    return value
+    # XLA compiling) the step take ~25-70 s. In the engine's while loops one
+    # traced body holds `loop_unroll` updates: XLA fuses across them.
+    # Measured on 2 CPU cores at 20 + 20 steps: 1 -> ~8 ms per step,
+    # 2 -> ~2.2 ms, 4 -> ~3 ms with twice the compile time of 2.
+    loop_unroll = 2
 
 
 class _CountDocumentEpochs(keras.callbacks.Callback):

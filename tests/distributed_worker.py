@@ -118,7 +118,9 @@ def main():
     for strat in (None, strategy):
         aae = AAE(latent_dim=4, img_size=8, seed=0, strategy=strat)
         before = [w.numpy().copy() for w in aae.encoder.trainable_weights]
-        h = aae.fit(imgs, epochs=1, batch_size=16, verbose=0, jit_compile=False)
+        h = aae.fit(
+            imgs, epochs=1, batch_size=16, verbose=0, jit_compile=False, precise_batch_norm=False
+        )
         bn = next(x for x in aae.encoder.layers if isinstance(x, keras.layers.BatchNormalization))
         local = (
             [v.numpy() for v in strategy.experimental_local_results(bn.moving_mean.value)]
@@ -133,6 +135,18 @@ def main():
     out["aae_bn_replicas_agree"] = bool(np.array_equal(stats[1][0], stats[1][1]))
     out["aae_bn_vs_one_device"] = float(np.abs(stats[1][0] - stats[0][0]).max())
     out["aae_bn_moved"] = bool(np.abs(stats[0][0]).max() > 0)
+    # precise statistics under the strategy: both replicas get one device's
+    # figures for the same weights
+    aae.update_batch_norm_statistics(imgs)
+    local = [v.numpy() for v in strategy.experimental_local_results(bn.moving_mean.value)]
+    one = AAE(latent_dim=4, img_size=8, seed=0)
+    for net in ("encoder", "decoder"):
+        getattr(one, net).set_weights(getattr(aae, net).get_weights())
+    one.update_batch_norm_statistics(imgs)
+    one_bn = next(x for x in one.encoder.layers if isinstance(x, keras.layers.BatchNormalization))
+    out["aae_precise_replicas_agree"] = bool(np.array_equal(local[0], local[1]))
+    out["aae_precise_vs_one_device"] = float(np.abs(local[0] - one_bn.moving_mean.numpy()).max())
+    out["aae_precise_moved"] = float(np.abs(local[0] - stats[1][0]).max())
 
     @tf.function
     def codes():

@@ -36,6 +36,8 @@ def test_mirrored_strategy_step_equals_single_device_and_every_model_trains():
     assert out["aae_encoder_changed"] and all(np.isfinite(out["aae_history"]["g_loss"]))
     assert out["aae_bn_moved"] and out["aae_bn_replicas_agree"]
     assert out["aae_bn_vs_one_device"] < 1e-5
+    assert out["aae_precise_replicas_agree"] and out["aae_precise_moved"] > 1e-3
+    assert out["aae_precise_vs_one_device"] < 1e-5
     assert out["aae_replica_codes_differ"]
     # the 50-line GAN trains under it, each replica on its own minibatches
     assert out["moments_replica_samples_differ"]

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_gan import DCGAN
 from keras_gan.engine import (
@@ -113,6 +114,51 @@ def test_adversarial_model_is_generic():
     build_optimizers(model)
     logs = model.train_on_batch(np.ones((8, 2), "float32"), return_dict=True)
     assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
+
+
+class _OwnNoiseGAN(AdversarialModel):
+    # its generator updates draw their own noise (no state from the D phase);
+    # counts the D updates traced
+    traced = 0
+
+    def discriminator_updates(self, real, state):
+        self.traced += 1
+        return super().discriminator_updates(real, state)
+
+    def generator_loss(self, real, state):
+        fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=True)
+        return self.adversarial_loss(self.discriminate(fake, training=True), True)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_loop_unroll_runs_the_updates_of_the_unrolled_step(jit_compile):
+    """5 D and 3 G updates per step in tf.while_loops (2 per body, the
+    remainder unrolled) end where Python-unrolled loops end."""
+    x = np.random.default_rng(0).normal(1.0, 1.0, (8, 2)).astype("float32")
+    ends = []
+    for unroll in (None, 2):
+        keras.utils.set_random_seed(0)
+        g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+        d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+        model = _OwnNoiseGAN(
+            g, d, latent_dim=2, seed_generator=keras.random.SeedGenerator(0), d_steps=5, g_steps=3
+        )
+        model.loop_unroll = unroll
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(0.01),
+            g_optimizer=keras.optimizers.Adam(0.01),
+            jit_compile=jit_compile,
+        )
+        build_optimizers(model)
+        for _ in range(2):
+            logs = model.train_on_batch(x, return_dict=True)
+        ends.append((logs, [w.numpy() for w in g.weights + d.weights], model.traced))
+    (logs_a, w_a, traced_a), (logs_b, w_b, traced_b) = ends
+    assert (traced_a, traced_b) == (5, 3)  # the loop traced 2 + the remainder 1
+    assert logs_a == pytest.approx(logs_b, rel=1e-5)
+
+    for a, b in zip(w_a, w_b):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_call_frozen_uses_batch_statistics_and_changes_nothing():
