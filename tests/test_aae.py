@@ -614,3 +614,22 @@ def test_precise_batch_norm_changes_only_the_statistics(batch):
             np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(after_fit, bn_stats(fitted))
         ]
         assert all(same) if precise else not any(same)
+
+
+def test_cli_train_aae_xla_runs_the_classic_loop_compiled(tmp_path, tiny_images, monkeypatch):
+    """--xla with --distribute none is the classic train(jit_compile=True)."""
+    seen = {}
+    original = AAE.train
+
+    def train(self, *args, **kwargs):
+        seen["jit_compile"] = kwargs.get("jit_compile")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AAE, "train", train)
+    data = tmp_path / "x.npy"
+    np.save(data, tiny_images)
+    argv = ["train", "aae", "--epochs", "1", "--batch-size", "16", "--sample-interval", "0"]
+    argv += ["--image-size", "8", "--latent-dim", "2", "--seed", "0", "--quiet", "--xla"]
+    assert main([*argv, "--data", str(data), "--out", str(tmp_path / "run")]) == 0
+    assert seen == {"jit_compile": True}
+    assert (tmp_path / "run" / "encoder.keras").is_file()
