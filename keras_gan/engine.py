@@ -890,7 +890,7 @@ def run_loop(
     return history
 
 
-def make_dataset(x, batch_size, seed=None, repeat=False):
+def make_dataset(x, batch_size, seed=None, repeat=False, shuffle=True):
     """A shuffled, batched, prefetched `tf.data.Dataset` over an array.
 
     Batches have exactly `batch_size` rows (the remainder of each pass is
@@ -903,6 +903,8 @@ def make_dataset(x, batch_size, seed=None, repeat=False):
         repeat: If `True`, repeat forever, reshuffling every pass; with a
             seed, pass k's order is the same in every process, so a resumed
             run can `skip()` to where it stopped.
+        shuffle: If `False`, every pass visits the rows in order (as a
+            PyTorch `DataLoader` without `shuffle=True`). Defaults to `True`.
 
     Returns:
         A `tf.data.Dataset` yielding float32 batches.
@@ -913,7 +915,8 @@ def make_dataset(x, batch_size, seed=None, repeat=False):
             f"Received: batch_size={batch_size}"
         )
     ds = tf.data.Dataset.from_tensor_slices(np.asarray(x, dtype=np.float32))
-    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=True)
     if repeat:
         ds = ds.repeat()
@@ -1020,6 +1023,7 @@ def fit_adversarial(
     checkpoint_interval=1,
     keep_checkpoints=3,
     resume=False,
+    shuffle=True,
     **kwargs,
 ):
     """Runs `model.fit` for a family, with checkpoints and resume.
@@ -1030,6 +1034,7 @@ def fit_adversarial(
     and, given `checkpoint_dir`, an atomic checkpoint every
     `checkpoint_interval` epochs and at the end. With `resume=True`, `epochs`
     is the total: training continues from the latest checkpoint's epoch.
+    `shuffle=False` visits the rows in order every epoch.
 
     Returns:
         A `keras.callbacks.History` holding the whole run's epochs.
@@ -1041,7 +1046,7 @@ def fit_adversarial(
     initial_epoch, previous = 0, {}
     if resume:
         initial_epoch, previous = restore_epoch_checkpoint(family, checkpoint_dir, "fit()")
-    dataset = make_dataset(x, batch_size, seed=family.seed, repeat=True)
+    dataset = make_dataset(x, batch_size, seed=family.seed, repeat=True, shuffle=shuffle)
     dataset = dataset.skip(initial_epoch * steps)
     build_optimizers(model)
     callbacks = [_StopOnDivergence(), *(callbacks or [])]

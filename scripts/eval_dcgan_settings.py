@@ -45,6 +45,8 @@ CONFIGS = {
         "d_normalization": "layer",
         "lr_decay_fraction": 0.5,
     },
+    "improved-decay+d-layer-norm": {"settings": "improved-decay", "d_normalization": "layer"},
+    "improved-decay+full-decay": {"settings": "improved-decay", "lr_decay_fraction": 1.0},
     "improved+lr8e-4+decay": {
         "settings": "improved",
         "learning_rate": 8e-4,
@@ -146,7 +148,8 @@ def main(argv=None):
                     ]
                 )
                 q = metrics.image_quality(images)
-                slug = f"{name}_{row_label.split(' (')[0].replace(' ', '').replace(',', '_')}"
+                slug = row_label.replace(" (built in)", "").replace(" ", "").replace(",", "_")
+                slug = f"{name}_{slug}"
                 viz.save_image_grid(images[:25], out / f"{slug}.png", rows=5, cols=5)
                 if label == "G" or "built in" in label:
                     net.save(out / f"{slug}.keras")

@@ -106,6 +106,20 @@ def test_make_dataset_shapes_and_errors():
         make_dataset(x, 11)
 
 
+def test_make_dataset_order():
+    x = np.arange(10, dtype="float32")[:, None]
+    passes = list(make_dataset(x, 5, seed=0, repeat=True).take(4))
+    rows = [np.asarray(b)[:, 0].tolist() for b in passes]
+    assert rows[0] + rows[1] != list(range(10))  # shuffled
+    assert sorted(rows[0] + rows[1]) == list(range(10))
+    assert rows[0] + rows[1] != rows[2] + rows[3]  # reshuffled every pass
+    in_order = list(make_dataset(x, 5, repeat=True, shuffle=False).take(4))
+    assert [np.asarray(b)[:, 0].tolist() for b in in_order] == [
+        [0, 1, 2, 3, 4],
+        [5, 6, 7, 8, 9],
+    ] * 2
+
+
 def test_adversarial_model_is_generic():
     g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
