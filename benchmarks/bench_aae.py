@@ -12,7 +12,10 @@ XLA off and on; "two train_on_batch calls" is the same iteration run as two
 Keras `train_on_batch` calls (what `train_iteration` did before), for
 comparison. The fused rows run `AAE.adversarial_model`'s train_step through
 Keras's fit() (XLA off/on, 1 or 10 steps per compiled call), built and
-compiled once. torch is only needed here, not by keras_gan.
+compiled once; the bfloat16 rows use `AAE(mixed_precision=True)`. The
+classic rows time the loop without the BatchNorm statistics pass `train()`
+ends with (a one-off per call, timed on its own at the end). torch is only
+needed here, not by keras_gan.
 
 On a machine other jobs keep busy, pass `--torch-threads 1`: torch's
 default (one thread per core) then spin-waits on OpenMP barriers.
@@ -162,10 +165,17 @@ def main():
     theirs = TorchAAE()
     rng = np.random.default_rng(0)
 
-    def classic(jit):
-        aae = AAE(seed=0)
+    def classic(jit, mixed=False):
+        aae = AAE(seed=0, mixed_precision=mixed)
+        # the BatchNorm statistics pass train() ends with is timed on its own below
         return lambda: aae.train(
-            1, args.batch_size, sample_interval=0, x_train=x, verbose=0, jit_compile=jit
+            1,
+            args.batch_size,
+            sample_interval=0,
+            x_train=x,
+            verbose=0,
+            jit_compile=jit,
+            precise_batch_norm=False,
         )
 
     def two_train_on_batch():
@@ -195,9 +205,9 @@ def main():
         for i in range(args.batches):
             theirs.train_batch(x_torch[order[i * args.batch_size : (i + 1) * args.batch_size]])
 
-    def fused(jit, spe):
+    def fused(jit, spe, mixed=False):
         """The fused train_step through Keras's fit(), built and compiled once."""
-        aae = AAE(seed=0)
+        aae = AAE(seed=0, mixed_precision=mixed)
         model = aae.adversarial_model
         model.compile(
             d_optimizer=aae.discriminator.optimizer,
@@ -215,11 +225,14 @@ def main():
         "keras_gan classic train(), XLA on": classic(True),
         "keras_gan two train_on_batch calls": two_train_on_batch(),
     }
+    variants["keras_gan classic, bfloat16, XLA on"] = classic(True, mixed=True)
     for jit in () if args.skip_fused else (False, True):
         for spe in (1, 10):
             variants[f"keras_gan fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused(
                 jit, spe
             )
+    if not args.skip_fused:
+        variants["keras_gan fused fit, bfloat16, XLA on, spe 10"] = fused(True, 10, mixed=True)
     for fn in variants.values():  # warm up: trace and build
         fn()
     names = list(variants)
@@ -234,10 +247,17 @@ def main():
         f"AAE, batch {args.batch_size}, {args.rounds} rounds x {args.batches} batches, "
         f"torch {torch.__version__} with {torch.get_num_threads()} threads"
     )
-    print(f"{'loop':38s} {'ms/batch (median)':>18s} {'min':>7s} {'max':>7s} {'vs torch':>9s}")
+    print(f"{'loop':45s} {'ms/batch':>11s} {'min':>7s} {'max':>7s} {'vs torch':>9s}")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"{name:38s} {med:18.1f} {min(ts):7.1f} {max(ts):7.1f} {med / ref:8.2f}x")
+        print(f"{name:45s} {med:11.1f} {min(ts):7.1f} {max(ts):7.1f} {med / ref:8.2f}x")
+    # once per train()/fit() call: BatchNorm statistics averaged over MNIST's
+    # 60,000 training images (AAE.update_batch_norm_statistics)
+    aae = AAE(seed=0)
+    full = resize_images(prepare_images(x_train, (28, 28, 1)), IMG_SIZE)
+    t = time.perf_counter()
+    aae.update_batch_norm_statistics(full)
+    print(f"end-of-run BatchNorm statistics pass, 60,000 images: {time.perf_counter() - t:.1f} s")
 
 
 if __name__ == "__main__":

@@ -555,8 +555,9 @@ class GaussianGAN(CheckpointMixin):
                 `checkpoint_dir`; `epochs` is then the total.
             shuffle: If `True`, reshuffle the rows every epoch. Defaults to
                 `False`, the documents' order: with the default settings,
-                10 seeds of the bce variant ended at a median covariance
-                error of 0.195 in order against 0.30 shuffled.
+                over 20 seeds, the bce variant ended at a median covariance
+                error of 0.170 in order against 0.298 shuffled (softmax:
+                0.239 against 0.220; README).
             **kwargs: Passed to `keras.Model.fit`.
 
         Returns:
