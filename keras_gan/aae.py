@@ -14,11 +14,14 @@ from keras_gan.engine import (
     AdversarialModel,
     CheckpointMixin,
     CombinedModel,
+    RunSchedule,
+    TailDecay,
     check_checkpoint_args,
     fit_adversarial,
     precision_policy,
     replica_normal,
     run_loop,
+    set_schedules_run,
     strategy_scope,
     targets,
     update_batch_norm_statistics,
@@ -178,11 +181,16 @@ class AAE(CheckpointMixin):
             on a GPU (with dynamic loss scaling) or `mixed_bfloat16` on a
             CPU, keeping float32 weights; images, codes and probabilities
             come out in float32. Defaults to `False`.
+        lr_decay_fraction: Float in [0, 1]: both learning rates stay 2e-4,
+            then fall linearly to zero over this last fraction of every
+            `train()` / `fit()` run (counted in batches; see
+            `keras_gan.engine.TailDecay`). Defaults to `0.0`, the document's
+            constant rates.
 
     Raises:
         ValueError: for a non-positive `latent_dim`, `img_size` or
-            `channels`, a negative `seed`, or a negative or non-finite loss
-            weight.
+            `channels`, a negative `seed`, a negative or non-finite loss
+            weight, or an `lr_decay_fraction` outside [0, 1].
 
     Example:
 
@@ -203,6 +211,7 @@ class AAE(CheckpointMixin):
         adversarial_weight=0.001,
         strategy=None,
         mixed_precision=False,
+        lr_decay_fraction=0.0,
     ):
         self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
         self.img_size = data_lib.check_int("img_size", img_size)
@@ -210,6 +219,7 @@ class AAE(CheckpointMixin):
         self.img_shape = (self.img_size, self.img_size, self.channels)
         self.reconstruction_weight = _check_weight("reconstruction_weight", reconstruction_weight)
         self.adversarial_weight = _check_weight("adversarial_weight", adversarial_weight)
+        self.lr_decay_fraction = data_lib.check_fraction("lr_decay_fraction", lr_decay_fraction)
         if seed is not None:
             seed = data_lib.check_int("seed", seed, minimum=0)
             keras.utils.set_random_seed(seed)
@@ -237,10 +247,18 @@ class AAE(CheckpointMixin):
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.reconstruction_loss = keras.losses.MeanAbsoluteError()
         self.adversarial_loss = keras.losses.BinaryCrossentropy()
+        # Rates: the document's constant 2e-4, or constant then falling to
+        # zero over the last lr_decay_fraction of each run (one step of each
+        # optimizer per iteration).
+        self._schedules = []
+        d_rate = g_rate = 0.0002
+        if self.lr_decay_fraction:
+            self._schedules = [TailDecay(0.0002), TailDecay(0.0002)]
+            d_rate, g_rate = self._schedules
         self.discriminator = self.build_discriminator()
         self.discriminator.compile(
             loss=self.adversarial_loss,
-            optimizer=keras.optimizers.Adam(0.0002, 0.5, 0.999),
+            optimizer=keras.optimizers.Adam(d_rate, 0.5, 0.999),
             metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
         )
         self.encoder = self.build_encoder()
@@ -253,9 +271,29 @@ class AAE(CheckpointMixin):
                 "reconstruction": self.reconstruction_weight,
                 "validity": self.adversarial_weight,
             },
-            optimizer=keras.optimizers.Adam(0.0002, 0.5, 0.999),
+            optimizer=keras.optimizers.Adam(g_rate, 0.5, 0.999),
         )
         self.adversarial_model = AAEAdversarial(self, name="aae")
+
+    def set_run(self, remaining, run_iterations):
+        """Points the learning-rate schedules at a run (no-op without them).
+
+        `train()` and `fit()` call this at the start of every run, after any
+        resume, so both paths follow the same schedule.
+
+        Args:
+            remaining: Non-negative integer, iterations (batches) the run has
+                left.
+            run_iterations: Positive integer, the whole run's iterations; the
+                rates decay over its last `lr_decay_fraction`.
+        """
+        set_schedules_run(
+            self._schedules,
+            (self.discriminator.optimizer, self.combined.optimizer),
+            remaining,
+            run_iterations,
+            self.lr_decay_fraction,
+        )
 
     # ------------------------------------------------------------ networks
 
@@ -269,6 +307,7 @@ class AAE(CheckpointMixin):
             "reconstruction_weight": self.reconstruction_weight,
             "adversarial_weight": self.adversarial_weight,
             "mixed_precision": self.mixed_precision,
+            "lr_decay_fraction": self.lr_decay_fraction,
         }
 
     def networks(self):
@@ -719,6 +758,7 @@ class AAE(CheckpointMixin):
         )
         self.sample_dir = os.fspath(sample_dir)
         steps = math.ceil(len(x) / batch_size)
+        run_epochs = epochs  # with resume=True the total, of which `epochs` are left
         previous = None
         if resume:
             meta = self.restore_checkpoint(checkpoint_dir)
@@ -738,6 +778,7 @@ class AAE(CheckpointMixin):
                         self.update_batch_norm_statistics(x)
                     return history
         start = self.iterations
+        self.set_run(epochs * steps, run_epochs * steps)
         order = None
         state = {}
         hooks = [(sample_interval, self.sample_images)]
@@ -846,6 +887,9 @@ class AAE(CheckpointMixin):
                 jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution,
             )
+        if self._schedules:
+            steps = len(x) // batch_size
+            callbacks = [RunSchedule(self.set_run, epochs, steps), *(callbacks or [])]
         history = fit_adversarial(
             self,
             self.adversarial_model,

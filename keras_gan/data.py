@@ -132,6 +132,18 @@ def check_int(name, value, minimum=1):
     return int(value)
 
 
+def check_fraction(name, value):
+    """Returns `value` as a float in [0, 1]; booleans and non-numbers are refused.
+
+    Raises:
+        ValueError: naming `name` and the value received.
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if not ok or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1]. Received: {name}={value!r}")
+    return float(value)
+
+
 def check_writable_dir(path, name):
     """Creates directory `path` if needed and checks it can be written to.
 

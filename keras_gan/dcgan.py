@@ -19,6 +19,7 @@ from keras_gan.engine import (
     fit_adversarial,
     precision_policy,
     run_loop,
+    set_schedules_run,
     strategy_scope,
     targets,
 )
@@ -199,7 +200,7 @@ class DCGAN(CheckpointMixin):
                 f"Received: d_normalization={d_normalization!r}"
             )
         self.d_normalization = d_normalization
-        self.lr_decay_fraction = _check_fraction(
+        self.lr_decay_fraction = data_lib.check_fraction(
             "lr_decay_fraction",
             chosen["lr_decay_fraction"] if lr_decay_fraction is None else lr_decay_fraction,
         )
@@ -314,11 +315,13 @@ class DCGAN(CheckpointMixin):
             run_iterations: Positive integer, the whole run's iterations; the
                 rates decay over its last `lr_decay_fraction`.
         """
-        length = round(self.lr_decay_fraction * run_iterations)
-        optimizers = (self.discriminator.optimizer, self.combined.optimizer)
-        for schedule, optimizer in zip(self._schedules, optimizers):
-            done = int(optimizer.iterations.numpy()) // schedule.steps_per_iteration
-            schedule.set_run(done, remaining, length)
+        set_schedules_run(
+            self._schedules,
+            (self.discriminator.optimizer, self.combined.optimizer),
+            remaining,
+            run_iterations,
+            self.lr_decay_fraction,
+        )
 
     def build_generator(self):
         """Builds the generator: latent vector -> image in [-1, 1].
@@ -653,14 +656,6 @@ class DCGAN(CheckpointMixin):
             resume=resume,
             **kwargs,
         )
-
-
-def _check_fraction(name, value):
-    """A float in [0, 1]; booleans and non-numbers are refused."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-    if not ok or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1]. Received: {name}={value!r}")
-    return float(value)
 
 
 def _check_unit(name, value, upper):

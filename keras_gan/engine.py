@@ -230,6 +230,26 @@ class TailDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"rate": self.rate, "steps_per_iteration": self.steps_per_iteration}
 
 
+def set_schedules_run(schedules, optimizers, remaining, run_iterations, fraction):
+    """Points `TailDecay` schedules at a run (no-op without schedules).
+
+    Model families call this at the start of every `train()` / `fit()` run,
+    after any resume, so both paths follow the same schedule.
+
+    Args:
+        schedules: `TailDecay` schedules, one per optimizer.
+        optimizers: The optimizers they drive, in the same order.
+        remaining: Non-negative integer, iterations the run has left.
+        run_iterations: Positive integer, the whole run's iterations; the
+            rates decay over its last `fraction`.
+        fraction: Float in [0, 1].
+    """
+    length = round(fraction * run_iterations)
+    for schedule, optimizer in zip(schedules, optimizers):
+        done = int(optimizer.iterations.numpy()) // schedule.steps_per_iteration
+        schedule.set_run(done, remaining, length)
+
+
 class RunSchedule(keras.callbacks.Callback):
     """Points `TailDecay` schedules at a `fit()` run, at its first epoch.
 

@@ -27,6 +27,7 @@ from keras_gan.engine import (
     check_checkpoint_args,
     fit_adversarial,
     run_loop,
+    set_schedules_run,
     strategy_scope,
 )
 
@@ -312,9 +313,13 @@ class GaussianGAN(CheckpointMixin):
         decay over its last `decay_fraction` (see `SETTINGS`). No-op for
         `"document"`.
         """
-        length = round(self._settings["decay_fraction"] * run_steps)
-        for schedule, optimizer in zip(self._schedules, (self.d_optimizer, self.g_optimizer)):
-            schedule.set_run(int(optimizer.iterations.numpy()), remaining_steps, length)
+        set_schedules_run(
+            self._schedules,
+            (self.d_optimizer, self.g_optimizer),
+            remaining_steps,
+            run_steps,
+            self._settings["decay_fraction"],
+        )
 
     def build_generator(self):
         """Builds the generator: one linear `Dense(data_dim)`.

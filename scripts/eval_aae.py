@@ -94,7 +94,10 @@ def run_keras(args, x_train, x_test, y_test, out):
 
     from keras_gan import AAE
 
-    aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, **settings_kwargs(args))
+    kwargs = settings_kwargs(args)
+    if args.lr_decay_fraction is not None:
+        kwargs["lr_decay_fraction"] = args.lr_decay_fraction
+    aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, **kwargs)
     if args.d_lr is not None:
         aae.discriminator.optimizer.learning_rate.assign(args.d_lr)
     jit = {"jit_compile": True} if args.xla else {}
@@ -104,7 +107,8 @@ def run_keras(args, x_train, x_test, y_test, out):
     )
     per_epoch = []
     start = time.perf_counter()
-    for epoch in range(args.epochs):
+    # a rate schedule spans one train() call: then one call, no per-epoch lines
+    for epoch in range(args.epochs if not aae.lr_decay_fraction else 0):
         # the statistics are averaged once, at the end, as one train(epochs) does
         aae.train(
             1,
@@ -125,6 +129,16 @@ def run_keras(args, x_train, x_test, y_test, out):
             f"[{per_epoch[-1]['min_std']:.3f}, {per_epoch[-1]['max_std']:.3f}] "
             f"({time.perf_counter() - start:.0f} s)",
             flush=True,
+        )
+    if aae.lr_decay_fraction:
+        aae.train(
+            args.epochs,
+            BATCH_SIZE,
+            sample_interval=0,
+            x_train=x_train,
+            verbose=0,
+            precise_batch_norm=False,
+            **jit,
         )
     seconds = time.perf_counter() - start
 
@@ -339,6 +353,8 @@ def variant_name(args):
         parts.append(f"adv{args.adversarial_weight:g}")
     if args.d_lr is not None:
         parts.append(f"dlr{args.d_lr:g}")
+    if getattr(args, "lr_decay_fraction", None) is not None:
+        parts.append(f"decay{args.lr_decay_fraction:g}")
     if args.xla:
         parts.append("xla")
     return "+".join(parts) or "document"
@@ -443,6 +459,13 @@ def main():
         "--xla",
         action="store_true",
         help="keras side: train() with jit_compile=True (faster; XLA draws other noise)",
+    )
+    parser.add_argument(
+        "--lr-decay-fraction",
+        type=float,
+        default=None,
+        help="keras side: AAE(lr_decay_fraction=...), rates falling to 0 over this last "
+        "fraction of the run (one train() call). Default: the package's",
     )
     parser.add_argument("--torch-threads", type=int, default=1, help="speed only")
     parser.add_argument("--out", default="runs/eval_aae")
