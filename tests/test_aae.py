@@ -517,13 +517,21 @@ def test_cli_train_aae_end_to_end(tmp_path, tiny_images, capsys):
     assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000012"
 
 
-def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_path):
+@pytest.mark.parametrize("decay", [0.0, 0.5])
+def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_path, decay):
     """3 epochs straight vs 2 epochs, a new object, resume to the total of 3
     (batch of 16 images at batch size 6: 3 batches an epoch, the last one
-    partial, so epoch boundaries and the shuffle state are both exercised)."""
+    partial, so epoch boundaries and the shuffle state are both exercised);
+    With a rate decay (which spans one run) the first run is the 3-epoch run
+    itself, stopped by an exception in its 8th batch, as a crash would."""
 
-    def run(epochs, directory, resume=False):
-        aae = AAE(latent_dim=4, img_size=8, seed=3)
+    class Crash(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 7:
+                raise KeyboardInterrupt
+
+    def run(epochs, directory, resume=False, callbacks=None):
+        aae = AAE(latent_dim=4, img_size=8, seed=3, lr_decay_fraction=decay)
         h = aae.train(
             epochs,
             batch_size=6,
@@ -533,11 +541,16 @@ def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_p
             checkpoint_dir=directory,
             keep_checkpoints=2,
             resume=resume,
+            callbacks=callbacks,
         )
         return aae, h
 
     straight, h_straight = run(3, tmp_path / "a")
-    run(2, tmp_path / "b")
+    if decay:
+        with pytest.raises(KeyboardInterrupt):
+            run(3, tmp_path / "b", callbacks=[Crash()])
+    else:
+        run(2, tmp_path / "b")
     resumed, h_resumed = run(3, tmp_path / "b", resume=True)
     assert resumed.iterations == straight.iterations == 9
     assert resumed.epochs_trained == straight.epochs_trained == 3
@@ -633,3 +646,23 @@ def test_cli_train_aae_xla_runs_the_classic_loop_compiled(tmp_path, tiny_images,
     assert main([*argv, "--data", str(data), "--out", str(tmp_path / "run")]) == 0
     assert seen == {"jit_compile": True}
     assert (tmp_path / "run" / "encoder.keras").is_file()
+
+
+def test_lr_decay_fraction_schedules_both_sides_per_run(batch):
+    """Rates 2e-4 until the last half of each run (in batches), then down to
+    2e-4 / length at its last batch; fit() sets the same schedule."""
+    aae = AAE(latent_dim=4, img_size=8, seed=0, lr_decay_fraction=0.5)
+    aae.train(2, 6, sample_interval=0, x_train=batch, verbose=0)  # 6 batches, decay over 3
+    optimizers = (aae.discriminator.optimizer, aae.combined.optimizer)
+    for optimizer, schedule in zip(optimizers, aae._schedules):
+        assert optimizer.learning_rate is not None and int(optimizer.iterations.numpy()) == 6
+        rates = [float(schedule(k)) for k in range(7)]
+        assert rates == pytest.approx([2e-4, 2e-4, 2e-4, 2e-4, 2e-4 * 2 / 3, 2e-4 / 3, 0.0])
+    aae.fit(batch, epochs=2, batch_size=8, verbose=0)  # a new run: 4 steps from step 6
+    schedule = aae._schedules[1]
+    assert [float(schedule(k)) for k in range(6, 11)] == pytest.approx(
+        [2e-4, 2e-4, 2e-4 * 2 / 2, 2e-4 / 2, 0.0]
+    )
+    with pytest.raises(ValueError, match=r"lr_decay_fraction must be a number in \[0, 1\]"):
+        AAE(lr_decay_fraction=1.5)
+    assert AAE(latent_dim=4, img_size=8).get_config()["lr_decay_fraction"] == 0.0
