@@ -15,13 +15,13 @@ from keras_gan.engine import (
     CheckpointMixin,
     CombinedModel,
     RunSchedule,
+    ScheduledRatesMixin,
     TailDecay,
     check_checkpoint_args,
     fit_adversarial,
     precision_policy,
     replica_normal,
     run_loop,
-    set_schedules_run,
     strategy_scope,
     targets,
     update_batch_norm_statistics,
@@ -144,7 +144,7 @@ class AAECombined(CombinedModel):
         }
 
 
-class AAE(CheckpointMixin):
+class AAE(ScheduledRatesMixin, CheckpointMixin):
     """Adversarial autoencoder, layer for layer as the MNIST document has it.
 
     An MLP encoder maps a flattened image to the mean and log-variance of a
@@ -274,26 +274,6 @@ class AAE(CheckpointMixin):
             optimizer=keras.optimizers.Adam(g_rate, 0.5, 0.999),
         )
         self.adversarial_model = AAEAdversarial(self, name="aae")
-
-    def set_run(self, remaining, run_iterations):
-        """Points the learning-rate schedules at a run (no-op without them).
-
-        `train()` and `fit()` call this at the start of every run, after any
-        resume, so both paths follow the same schedule.
-
-        Args:
-            remaining: Non-negative integer, iterations (batches) the run has
-                left.
-            run_iterations: Positive integer, the whole run's iterations; the
-                rates decay over its last `lr_decay_fraction`.
-        """
-        set_schedules_run(
-            self._schedules,
-            (self.discriminator.optimizer, self.combined.optimizer),
-            remaining,
-            run_iterations,
-            self.lr_decay_fraction,
-        )
 
     # ------------------------------------------------------------ networks
 

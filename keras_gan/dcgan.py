@@ -13,13 +13,13 @@ from keras_gan.engine import (
     CheckpointMixin,
     CombinedModel,
     RunSchedule,
+    ScheduledRatesMixin,
     TailDecay,
     WeightAverage,
     check_checkpoint_args,
     fit_adversarial,
     precision_policy,
     run_loop,
-    set_schedules_run,
     strategy_scope,
     targets,
 )
@@ -78,7 +78,7 @@ class DCGANAdversarial(AdversarialModel):
             self.average.update()
 
 
-class DCGAN(CheckpointMixin):
+class DCGAN(ScheduledRatesMixin, CheckpointMixin):
     """Deep convolutional GAN, layer for layer as the MNIST tutorial has it.
 
     The generator maps a latent vector to an image through a dense layer, two
@@ -303,25 +303,6 @@ class DCGAN(CheckpointMixin):
             "discriminator": (self.discriminator.optimizer, self.discriminator.trainable_weights),
             "generator": (self.combined.optimizer, self.combined.trainable_weights),
         }
-
-    def set_run(self, remaining, run_iterations):
-        """Points the learning-rate schedules at a run (no-op without them).
-
-        `train()` and `fit()` call this at the start of every run, after any
-        resume, so both paths follow the same schedule.
-
-        Args:
-            remaining: Non-negative integer, iterations the run has left.
-            run_iterations: Positive integer, the whole run's iterations; the
-                rates decay over its last `lr_decay_fraction`.
-        """
-        set_schedules_run(
-            self._schedules,
-            (self.discriminator.optimizer, self.combined.optimizer),
-            remaining,
-            run_iterations,
-            self.lr_decay_fraction,
-        )
 
     def build_generator(self):
         """Builds the generator: latent vector -> image in [-1, 1].

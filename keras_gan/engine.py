@@ -250,6 +250,33 @@ def set_schedules_run(schedules, optimizers, remaining, run_iterations, fraction
         schedule.set_run(done, remaining, length)
 
 
+class ScheduledRatesMixin:
+    """`set_run` for a model family with `TailDecay` rates.
+
+    The family sets `_schedules` (one `TailDecay` per optimizer, in the
+    order of its `optimizers()`, or none) and `lr_decay_fraction`.
+    """
+
+    def set_run(self, remaining, run_iterations):
+        """Points the learning-rate schedules at a run (no-op without them).
+
+        `train()` and `fit()` call this at the start of every run, after any
+        resume, so both paths follow the same schedule.
+
+        Args:
+            remaining: Non-negative integer, iterations the run has left.
+            run_iterations: Positive integer, the whole run's iterations; the
+                rates decay over its last `lr_decay_fraction`.
+        """
+        set_schedules_run(
+            self._schedules,
+            [optimizer for optimizer, _ in self.optimizers().values()],
+            remaining,
+            run_iterations,
+            self.lr_decay_fraction,
+        )
+
+
 class RunSchedule(keras.callbacks.Callback):
     """Points `TailDecay` schedules at a `fit()` run, at its first epoch.
 
