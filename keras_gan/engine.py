@@ -11,7 +11,9 @@
 
 - `AdversarialModel`: the Keras 3 idiom, one compiled adversarial iteration
   per `train_step` for `fit()`; families configure it (which D updates, which
-  generator loss), they do not copy it.
+  generator loss, `loop_unroll` for many small updates), they do not copy it.
+- `update_batch_norm_statistics`: BatchNorm statistics averaged with the
+  final weights, for inference ("precise BatchNorm").
 
 The engine knows no model family: families pass networks and step functions.
 """
@@ -366,7 +368,8 @@ class AdversarialModel(keras.Model):
 
     A model family configures it by overriding `begin_iteration`,
     `discriminator_updates`, `generator_loss` and, if needed,
-    `adversarial_loss` and `generator_networks`.
+    `adversarial_loss` and `generator_networks`; `loop_unroll` runs the
+    `d_steps` / `g_steps` loops in `tf.while_loop`s (see its comment).
 
     Args:
         generator: Keras model, latent vectors -> samples.
@@ -719,6 +722,16 @@ def update_batch_norm_statistics(networks, forward, batches):
     Raises:
         ValueError: If `batches` is empty, or a BatchNormalization layer is
             frozen (`trainable=False` layers never update their statistics).
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> net = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
+    >>> batches = [np.full((4, 2), 3.0, "float32"), np.full((4, 2), 5.0, "float32")]
+    >>> update_batch_norm_statistics([net], lambda b: net(b, training=True), batches)
+    2
+    >>> net.layers[0].moving_mean.numpy()
+    array([4., 4.], dtype=float32)
     """
     layers = [layer for net in networks for layer in batch_norm_layers(net)]
     frozen = [layer.name for layer in layers if not layer.trainable]
