@@ -104,7 +104,7 @@ def _add_device_flags(p, mixed_precision=True, classic_xla=False):
         action="store_true",
         help=(
             "compile each training iteration with XLA (jit_compile): the classic loop's "
-            "(about 0.7x the time per batch; XLA draws other noise) or " + fused
+            "(which does so by default on one device) or " + fused
             if classic_xla
             else "compile the fused training step with XLA (jit_compile); needs " + fused
         ),
@@ -571,7 +571,7 @@ def train_aae(args):
             x_train=x,
             sample_dir=samples,
             verbose=0 if args.quiet else 1,
-            jit_compile=args.xla,
+            jit_compile=True if args.xla else "auto",
             **_checkpoint_args(args, out),
         )
         batches = len(history.epoch)

@@ -403,7 +403,7 @@ def table(results):
     groups = {}
     for r in results:
         groups.setdefault((r["side"], r.get("variant", "document")), []).append(r)
-    head = f"{'side':20s} {'variant':16s} {'seed':>5s} " + " ".join(
+    head = f"{'side':20s} {'variant':24s} {'seed':>5s} " + " ".join(
         f"{h:>{w}s}" for h, w, _ in COLUMNS
     )
     lines = [head, "-" * len(head)]
@@ -411,7 +411,7 @@ def table(results):
         rs = sorted(rs, key=lambda r: r.get("seed", 0))
         for r in rs:
             lines.append(
-                f"{side:20s} {variant:16s} {r.get('seed', 0):>5d} "
+                f"{side:20s} {variant:24s} {r.get('seed', 0):>5d} "
                 + " ".join(f"{fmt(r):>{w}s}" for _, w, fmt in COLUMNS)
             )
         if len(rs) > 1:
@@ -424,7 +424,7 @@ def table(results):
                     cells.append(f"{sum(r['prior_matched'] for r in rs)}/{len(rs):<{w - 2}d}")
                 else:
                     cells.append(" " * w)
-            lines.append(f"{side:20s} {variant:16s} {'mean':>5s} " + " ".join(cells))
+            lines.append(f"{side:20s} {variant:24s} {'mean':>5s} " + " ".join(cells))
     return "\n".join(lines)
 
 

@@ -517,8 +517,10 @@ def test_cli_train_aae_end_to_end(tmp_path, tiny_images, capsys):
     assert (out / "checkpoints" / "latest").read_text().strip() == "ckpt-00000012"
 
 
-@pytest.mark.parametrize("decay", [0.0, 0.5])
-def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_path, decay):
+@pytest.mark.parametrize("decay, jit_compile", [(0.0, False), (0.5, "auto")])
+def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(
+    batch, tmp_path, decay, jit_compile
+):
     """3 epochs straight vs 2 epochs, a new object, resume to the total of 3
     (batch of 16 images at batch size 6: 3 batches an epoch, the last one
     partial, so epoch boundaries and the shuffle state are both exercised);
@@ -542,6 +544,7 @@ def test_train_interrupted_and_resumed_ends_as_an_uninterrupted_run(batch, tmp_p
             keep_checkpoints=2,
             resume=resume,
             callbacks=callbacks,
+            jit_compile=jit_compile,
         )
         return aae, h
 
@@ -602,7 +605,15 @@ def test_precise_batch_norm_changes_only_the_statistics(batch):
     runs = {}
     for precise in (True, False):
         aae = AAE(latent_dim=4, img_size=8, seed=3)
-        aae.train(2, 6, sample_interval=0, x_train=batch, verbose=0, precise_batch_norm=precise)
+        aae.train(
+            2,
+            6,
+            sample_interval=0,
+            x_train=batch,
+            verbose=0,
+            precise_batch_norm=precise,
+            jit_compile=False,
+        )
         runs[precise] = aae
     for a, b in zip(bn_stats(runs[True]), bn_stats(runs[False])):
         assert not np.allclose(a, b)  # the statistics did change
