@@ -97,10 +97,12 @@ def run_keras(args, x_train, x_test, y_test, out):
     kwargs = settings_kwargs(args)
     if args.lr_decay_fraction is not None:
         kwargs["lr_decay_fraction"] = args.lr_decay_fraction
+    if args.mixed_precision:
+        kwargs["mixed_precision"] = True
     aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, **kwargs)
     if args.d_lr is not None:
         aae.discriminator.optimizer.learning_rate.assign(args.d_lr)
-    jit = {"jit_compile": True} if args.xla else {}
+    jit = {"jit_compile": bool(args.xla)}  # explicit: train()'s default is "auto" (XLA)
     heads = keras.Model(
         aae.encoder.inputs,
         [aae.encoder.get_layer("mu").output, aae.encoder.get_layer("logvar").output],
@@ -108,7 +110,8 @@ def run_keras(args, x_train, x_test, y_test, out):
     per_epoch = []
     start = time.perf_counter()
     # a rate schedule spans one train() call: then one call, no per-epoch lines
-    for epoch in range(args.epochs if not aae.lr_decay_fraction else 0):
+    one_call = aae.lr_decay_fraction or args.fit
+    for epoch in range(0 if one_call else args.epochs):
         # the statistics are averaged once, at the end, as one train(epochs) does
         aae.train(
             1,
@@ -130,7 +133,17 @@ def run_keras(args, x_train, x_test, y_test, out):
             f"({time.perf_counter() - start:.0f} s)",
             flush=True,
         )
-    if aae.lr_decay_fraction:
+    if args.fit:  # Keras's fit(): the fused step, 10 per compiled call
+        aae.fit(
+            x_train,
+            epochs=args.epochs,
+            batch_size=BATCH_SIZE,
+            steps_per_execution=10,
+            jit_compile=args.xla,
+            verbose=0,
+            precise_batch_norm=False,
+        )
+    elif aae.lr_decay_fraction:
         aae.train(
             args.epochs,
             BATCH_SIZE,
@@ -355,6 +368,10 @@ def variant_name(args):
         parts.append(f"dlr{args.d_lr:g}")
     if getattr(args, "lr_decay_fraction", None) is not None:
         parts.append(f"decay{args.lr_decay_fraction:g}")
+    if getattr(args, "mixed_precision", False):
+        parts.append("bf16")
+    if getattr(args, "fit", False):
+        parts.append("fit")
     if args.xla:
         parts.append("xla")
     return "+".join(parts) or "document"
@@ -466,6 +483,17 @@ def main():
         default=None,
         help="keras side: AAE(lr_decay_fraction=...), rates falling to 0 over this last "
         "fraction of the run (one train() call). Default: the package's",
+    )
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="keras side: train with AAE.fit() (the fused step, 10 per call; whole batches "
+        "only) instead of train()",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="keras side: AAE(mixed_precision=True), bfloat16 on a CPU",
     )
     parser.add_argument("--torch-threads", type=int, default=1, help="speed only")
     parser.add_argument("--out", default="runs/eval_aae")
