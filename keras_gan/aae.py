@@ -509,9 +509,9 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         statistics (the discriminator's step reads the encoder's codes in
         inference mode), so it is not bit-for-bit one longer run.
 
-        Measured here (10 epochs, seed 0, `scripts/eval_aae.py`): the
-        encoded test codes' largest |mean| fell from 0.24 to 0.12 and the
-        test L1 from 0.0766 to 0.0739.
+        Measured here (10 epochs, seeds 0-2, `scripts/eval_aae.py --xla`):
+        the encoded test codes' largest |mean| fell from 0.240 to 0.184 and
+        the test L1 from 0.0777 to 0.0743 (means over the seeds).
 
         Args:
             x: Images as `prepare` takes them, normally the training images.
@@ -699,10 +699,11 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
                 iteration with XLA (see `train_iteration`). The iteration is
                 the same, but XLA draws its noise from its own generator, so
                 only `False` repeats the numbers of `train_on_batch` calls
-                exactly. Measured here (10 epochs, seeds 0-2,
-                `scripts/eval_aae.py`): XLA ran a batch in 0.75x the time of
-                `False` and of the document's PyTorch code; mean test L1
-                0.0743 with XLA, 0.0741 without (PyTorch: 0.0756).
+                exactly. Measured here: XLA ran a batch in 0.70x the time of
+                `False`, 0.81x the document's PyTorch code's
+                (`benchmarks/bench_aae.py`); mean test L1 after 10 epochs,
+                seeds 0-2, 0.0743 with XLA, 0.0741 without (PyTorch:
+                0.0756; `scripts/eval_aae.py`).
             precise_batch_norm: If `True` (the default), end by setting the
                 BatchNorm statistics from `x_train` with the final weights
                 (`update_batch_norm_statistics`): the document's moving
