@@ -20,6 +20,32 @@ def _new_figure(figsize):
     return fig
 
 
+def _temporary_path(path):
+    """The file `path` is written to before its atomic rename.
+
+    Named after this process, so two writers never share one; temporary
+    files that killed writers of the same target left behind (their process
+    is gone) are removed first, so a crash leaves no litter after the next
+    write (POSIX: a process's existence is checked with signal 0).
+    """
+    if os.name == "posix":
+        for stale in path.parent.glob(f".{path.name}.tmp*{path.suffix}"):
+            pid = stale.name[len(f".{path.name}.tmp") : -len(path.suffix) or None]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                stale.unlink(missing_ok=True)
+    return path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def save_figure(fig, path, dpi=100):
     """Saves a figure to `path` atomically (written beside, then renamed).
 
@@ -33,7 +59,7 @@ def save_figure(fig, path, dpi=100):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    tmp = _temporary_path(path)
     fig.savefig(tmp, dpi=dpi)
     os.replace(tmp, path)
     return str(path)
@@ -147,7 +173,7 @@ def make_gif(image_paths, path, duration_ms=200):
             frames.append(im.convert("P", palette=Image.ADAPTIVE))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.gif")
+    tmp = _temporary_path(path.with_suffix(".gif"))
     frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
     os.replace(tmp, path)
     return str(path)

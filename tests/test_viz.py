@@ -35,3 +35,23 @@ def test_history_plot_and_gif(tmp_path):
 
     with Image.open(viz.make_gif(frames, tmp_path / "a.gif")) as gif:
         assert gif.n_frames == 3
+
+
+def test_a_killed_writers_temporary_file_is_cleaned_by_the_next_write(tmp_path):
+    """A grid write killed between its temporary file and the rename leaves
+    `.name.tmp<pid>.png`; the next write of that file removes it when the
+    process is gone, and leaves a living writer's alone."""
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".g.png.tmp{dead.pid}.png"
+    living = tmp_path / f".g.png.tmp{os.getppid()}.png"
+    other = tmp_path / f".h.png.tmp{dead.pid}.png"  # another target: not ours to clean
+    for p in (stale, living, other):
+        p.write_bytes(b"partial")
+    viz.save_image_grid(np.zeros((4, 8, 8, 1)), tmp_path / "g.png", rows=2, cols=2)
+    assert (tmp_path / "g.png").is_file()
+    assert not stale.exists() and living.exists() and other.exists()
