@@ -37,3 +37,22 @@ def png_pixels(path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     with Image.open(path) as im:
         return np.asarray(im.convert("L"), dtype=np.float32)
+
+
+def from_the_same_start(variables, first, second):
+    """Runs `first()`, records `variables`, puts them back and runs `second()`.
+
+    Two ways of running one iteration (the classic loop's and the fused
+    step's) from the same state, for the equivalence tests.
+
+    Returns:
+        `(start, after_first, first_result, second_result)`: the variables'
+        values before and after `first()` as NumPy copies, and what the two
+        calls returned.
+    """
+    start = [v.numpy().copy() for v in variables]
+    first_result = first()
+    after_first = [v.numpy().copy() for v in variables]
+    for v, value in zip(variables, start):
+        v.assign(value)
+    return start, after_first, first_result, second()

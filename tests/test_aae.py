@@ -10,7 +10,7 @@ from keras_gan.aae import AAECombined, Reparameterization
 from keras_gan.cli import main
 from keras_gan.data import resize_images
 
-from .conftest import png_pixels
+from .conftest import from_the_same_start, png_pixels
 
 
 def snapshot(model):
@@ -167,16 +167,18 @@ def test_compiled_iteration_is_two_train_on_batch_calls_bit_for_bit(batch):
     aae = AAE(latent_dim=4, img_size=8, seed=6)
     aae.train_iteration(batch, jit_compile=False)  # builds everything
     variables = _state(aae)
-    start = [v.numpy().copy() for v in variables]
     valid, d_labels = aae._labels(16)
-    g = aae.combined.train_on_batch(
-        batch, {"reconstruction": batch, "validity": valid}, return_dict=True
+
+    def two_calls():
+        g = aae.combined.train_on_batch(
+            batch, {"reconstruction": batch, "validity": valid}, return_dict=True
+        )
+        d = aae.discriminator.train_on_batch(aae._d_batch_fn(batch), d_labels, return_dict=True)
+        return g, d
+
+    start, reference, (g, d), logs = from_the_same_start(
+        variables, two_calls, lambda: aae.train_iteration(batch, jit_compile=False)
     )
-    d = aae.discriminator.train_on_batch(aae._d_batch_fn(batch), d_labels, return_dict=True)
-    reference = [v.numpy().copy() for v in variables]
-    for v, value in zip(variables, start):
-        v.assign(value)
-    logs = aae.train_iteration(batch, jit_compile=False)
     assert logs == {
         "d_loss": d["loss"],
         "d_acc": d["accuracy"],

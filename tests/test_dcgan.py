@@ -5,7 +5,7 @@ import pytest
 from keras_gan import DCGAN
 from keras_gan.engine import TrainingDivergedError, build_optimizers
 
-from .conftest import png_pixels
+from .conftest import from_the_same_start, png_pixels
 
 
 def snapshot(model):
@@ -515,12 +515,9 @@ def test_fused_iteration_equals_the_classic_one_under_a_decaying_rate():
         + list(gan.combined.optimizer.variables)
         + [gan.seed_generator.state]
     )
-    start = [v.numpy().copy() for v in variables]
-    gan.train_iteration(x)
-    classic = [v.numpy().copy() for v in variables]
-    for v, value in zip(variables, start):
-        v.assign(value)
-    model.train_on_batch(x)
+    _, classic, _, _ = from_the_same_start(
+        variables, lambda: gan.train_iteration(x), lambda: model.train_on_batch(x)
+    )
     for v, a in zip(variables, classic):
         np.testing.assert_allclose(v.numpy(), a, rtol=1e-4, atol=1e-5, err_msg=v.path)
 

@@ -11,6 +11,8 @@ from keras_gan.engine import (
     update_batch_norm_statistics,
 )
 
+from .conftest import from_the_same_start
+
 
 def state_variables(gan, model):
     """Every variable one iteration may touch: weights, BN statistics,
@@ -42,13 +44,11 @@ def test_fused_dcgan_iteration_updates_every_variable_as_the_classic_one(setting
     variables = state_variables(gan, model)
     if settings == "document":
         assert any("seed" in v.path for v in gan.discriminator.variables), "dropout seeds tracked"
-    start = [v.numpy().copy() for v in variables]
-
-    gan.train_iteration(x)
-    classic = [v.numpy().copy() for v in variables]
-    for v, value in zip(variables, start):
-        v.assign(value)
-    logs = model.train_on_batch(x, return_dict=True)
+    start, classic, _, logs = from_the_same_start(
+        variables,
+        lambda: gan.train_iteration(x),
+        lambda: model.train_on_batch(x, return_dict=True),
+    )
     fused = [v.numpy().copy() for v in variables]
 
     moved = 0
@@ -226,12 +226,9 @@ def test_fused_aae_iteration_updates_every_variable_as_the_classic_one():
         + list(model.g_optimizer.variables)
         + [aae.seed_generator.state]
     )
-    start = [v.numpy().copy() for v in variables]
-    aae.train_iteration(x)
-    classic = [v.numpy().copy() for v in variables]
-    for v, value in zip(variables, start):
-        v.assign(value)
-    model.train_on_batch(x)
+    start, classic, _, _ = from_the_same_start(
+        variables, lambda: aae.train_iteration(x), lambda: model.train_on_batch(x)
+    )
     moved = 0
     for v, a, s in zip(variables, classic, start):
         np.testing.assert_allclose(v.numpy(), a, rtol=1e-4, atol=1e-5, err_msg=v.path)

@@ -7,7 +7,7 @@ from keras_gan import GaussianGAN, data, viz
 from keras_gan import checkpoint as ckpt
 from keras_gan.engine import TrainingDivergedError, build_optimizers
 
-from .conftest import png_pixels
+from .conftest import from_the_same_start, png_pixels
 
 
 def snapshot(model):
@@ -277,17 +277,16 @@ def test_fused_iteration_updates_every_variable_as_the_classic_one(variant):
     model.compile(d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, jit_compile=False)
     build_optimizers(model)
     variables = all_state(gan)
-    start = [v.numpy().copy() for v in variables]
     # The noise the fused step will draw: the same draw from the same state.
     seed_state = gan.seed_generator.state.numpy().copy()
     z = np.asarray(model.sample_latent(8))
     gan.seed_generator.state.assign(seed_state)
 
-    d_loss, g_loss = gan.train_iteration(real, z)
-    classic = [v.numpy().copy() for v in variables]
-    for v, value in zip(variables, start):
-        v.assign(value)
-    logs = model.train_on_batch(real, return_dict=True)
+    start, classic, (d_loss, g_loss), logs = from_the_same_start(
+        variables,
+        lambda: gan.train_iteration(real, z),
+        lambda: model.train_on_batch(real, return_dict=True),
+    )
 
     moved = 0
     for v, a, s in zip(variables, classic, start):

@@ -12,7 +12,7 @@ from keras_gan.engine import TrainingDivergedError, build_optimizers
 from keras_gan.layers import MeanDiffs, Moments, RawValues
 from keras_gan.moments import MomentsAdversarial
 
-from .conftest import png_pixels
+from .conftest import from_the_same_start, png_pixels
 
 
 def snapshot(model):
@@ -268,14 +268,13 @@ def test_fused_step_updates_every_variable_as_the_classic_epoch(options):
         + gan.d_optimizer.variables
         + gan.g_optimizer.variables
     )
-    start = [v.numpy().copy() for v in variables]
     fakes = gan.generator(z_d.reshape(-1, 1)).numpy().reshape(d_steps, m)
 
-    gan.train(epochs=1, d_steps=d_steps, g_steps=g_steps, print_interval=0)
-    classic = [v.numpy().copy() for v in variables]
-    for v, value in zip(variables, start):
-        v.assign(value)
-    logs = model.train_on_batch(np.zeros((1, 1), "float32"), return_dict=True)
+    start, classic, _, logs = from_the_same_start(
+        variables,
+        lambda: gan.train(epochs=1, d_steps=d_steps, g_steps=g_steps, print_interval=0),
+        lambda: model.train_on_batch(np.zeros((1, 1), "float32"), return_dict=True),
+    )
 
     for v, a, s in zip(variables, classic, start):
         # the updates themselves agree (measured: to ~1e-11; weights move ~1e-5)
