@@ -535,6 +535,15 @@ def _add_aae_flags(p):
         default="runs/aae",
         help="output directory for grids, models and plots. Default: runs/aae",
     )
+    p.add_argument(
+        "--settings",
+        choices=("document", "improved"),
+        default="document",
+        help="document: the document's code exactly. improved: the code's adversarial loss "
+        "weighted 0.01 (L1 0.99) and a moving average of the encoder's and decoder's weights "
+        "for encoding and sampling: codes that match the prior and a lower L1 (README, "
+        "'The adversarial autoencoder'). Default: document",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_checkpoint_flags(p, unit="epochs", default_interval=1)
     _add_device_flags(p, classic_xla=True)
@@ -558,6 +567,7 @@ def train_aae(args):
         seed=args.seed,
         strategy=strategy,
         mixed_precision=args.mixed_precision,
+        settings=args.settings,
     )
     samples = out / "samples"
     aae.sample_dir = str(samples)
@@ -602,8 +612,8 @@ def train_aae(args):
         print(f"keras-gan: trained {args.epochs} epochs; the chief writes the outputs")
         return 0
     final = aae.sample_images(aae.iterations)
-    aae.encoder.save(out / "encoder.keras")
-    aae.decoder.save(out / "decoder.keras")
+    aae.sampling_encoder.save(out / "encoder.keras")  # the weight averages, if any
+    aae.sampling_decoder.save(out / "decoder.keras")
     aae.discriminator.save(out / "discriminator.keras")
     xlabel = "batch" if strategy is None else "epoch"  # fused runs log epoch means
     viz.plot_history(history, out / "losses.png", title="AAE losses", xlabel=xlabel)
@@ -630,6 +640,7 @@ def train_aae(args):
     mean, std = codes.mean(axis=0), codes.std(axis=0)
     summary = {
         "model": "aae",
+        "settings": args.settings,
         "epochs": args.epochs,
         "batches": batches,
         "batch_size": args.batch_size,

@@ -144,6 +144,31 @@ def check_fraction(name, value):
     return float(value)
 
 
+def check_unit(name, value, upper):
+    """Returns `value` as a float in [0, upper); booleans and non-numbers are refused.
+
+    Raises:
+        ValueError: naming `name` and the value received.
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if not ok or not 0.0 <= float(value) < upper:
+        raise ValueError(f"{name} must be a number in [0, {upper:g}). Received: {name}={value!r}")
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    """Returns `value` if it is one of `choices` (names, or a dict's keys).
+
+    Raises:
+        ValueError: naming `name`, the choices and the value received.
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}. Received: {name}={value!r}"
+        )
+    return value
+
+
 def check_writable_dir(path, name):
     """Creates directory `path` if needed and checks it can be written to.
 

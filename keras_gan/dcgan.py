@@ -171,17 +171,13 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
     ):
         self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
         self.img_shape = _check_img_shape(img_shape)
-        if settings not in SETTINGS:
-            raise ValueError(
-                f"settings must be one of {', '.join(map(repr, SETTINGS))}. "
-                f"Received: settings={settings!r}"
-            )
+        data_lib.check_choice("settings", settings, SETTINGS)
         self.settings = settings
         chosen = SETTINGS[settings]
-        self.dropout = _check_unit(
+        self.dropout = data_lib.check_unit(
             "dropout", chosen["dropout"] if dropout is None else dropout, 1.0
         )
-        self.label_smoothing = _check_unit(
+        self.label_smoothing = data_lib.check_unit(
             "label_smoothing",
             chosen["label_smoothing"] if label_smoothing is None else label_smoothing,
             0.5,
@@ -191,14 +187,10 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         )
         ema_decay = chosen["ema_decay"] if ema_decay is None else ema_decay
         if ema_decay is not None:
-            ema_decay = _check_unit("ema_decay", ema_decay, 1.0) or None  # 0: no average
+            ema_decay = data_lib.check_unit("ema_decay", ema_decay, 1.0) or None  # 0: no average
         self.ema_decay = ema_decay
         d_normalization = chosen["d_normalization"] if d_normalization is None else d_normalization
-        if d_normalization not in D_NORMALIZATIONS:
-            raise ValueError(
-                f"d_normalization must be one of {', '.join(map(repr, D_NORMALIZATIONS))}. "
-                f"Received: d_normalization={d_normalization!r}"
-            )
+        data_lib.check_choice("d_normalization", d_normalization, D_NORMALIZATIONS)
         self.d_normalization = d_normalization
         self.lr_decay_fraction = data_lib.check_fraction(
             "lr_decay_fraction",
@@ -637,14 +629,6 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
             resume=resume,
             **kwargs,
         )
-
-
-def _check_unit(name, value, upper):
-    """A float in [0, upper); booleans and non-numbers are refused."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-    if not ok or not 0.0 <= float(value) < upper:
-        raise ValueError(f"{name} must be a number in [0, {upper:g}). Received: {name}={value!r}")
-    return float(value)
 
 
 def _check_positive(name, value):

@@ -189,16 +189,8 @@ class GaussianGAN(CheckpointMixin):
         settings="stable",
         strategy=None,
     ):
-        if variant not in VARIANTS:
-            raise ValueError(
-                f"variant must be one of {', '.join(map(repr, VARIANTS))}. "
-                f"Received: variant={variant!r}"
-            )
-        if settings not in SETTINGS:
-            raise ValueError(
-                f"settings must be one of {', '.join(map(repr, SETTINGS))}. "
-                f"Received: settings={settings!r}"
-            )
+        data_lib.check_choice("variant", variant, VARIANTS)
+        data_lib.check_choice("settings", settings, SETTINGS)
         self.variant = variant
         self.settings = settings
         self._settings = SETTINGS[settings]

@@ -304,20 +304,13 @@ class MomentsGAN(CheckpointMixin):
         strategy=None,
         settings="stable",
     ):
-        if settings not in SETTINGS:
-            raise ValueError(
-                f"settings must be one of {', '.join(map(repr, SETTINGS))}. "
-                f"Received: settings={settings!r}"
-            )
+        data_lib.check_choice("settings", settings, SETTINGS)
         self.settings = settings
         if label_smoothing is None:
             label_smoothing = SETTINGS[settings]["label_smoothing"]
         if preprocess not in PREPROCESS_CHOICES:
             preprocess_layer(preprocess)  # raises the ValueError naming the choices
-        if init not in INITS:
-            raise ValueError(
-                f"init must be one of {', '.join(map(repr, INITS))}. Received: init={init!r}"
-            )
+        data_lib.check_choice("init", init, INITS)
         self.preprocess = preprocess
         self.init = init
         self.data_mean = _check_float("data_mean", data_mean)

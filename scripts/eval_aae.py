@@ -28,9 +28,12 @@ row per run and the mean over seeds per side and variant.
     python scripts/eval_aae.py --which torch --epochs 10 --seeds 0,1,2
     python scripts/eval_aae.py --which none --seeds 0,1,2     # the table only
     python scripts/eval_aae.py --which both --seeds 0,1,2 --adversarial-weight 0.01
+    python scripts/eval_aae.py --which keras --seeds 0,1,2 --xla --settings improved
 
 A variant (`--adversarial-weight w`: the code's BCE weighted w and the L1
-1 - w; `--d-lr`: the discriminator's learning rate) applies to both sides.
+1 - w; `--d-lr`: the discriminator's learning rate) applies to both sides;
+`--settings improved` (`AAE(settings="improved")`: weight 0.01 and the
+encoder's and decoder's weight averages) to the keras side only.
 
 torch (2.x, CPU) is needed for the PyTorch side only; keras_gan does not
 depend on it.
@@ -99,13 +102,15 @@ def run_keras(args, x_train, x_test, y_test, out):
         kwargs["lr_decay_fraction"] = args.lr_decay_fraction
     if args.mixed_precision:
         kwargs["mixed_precision"] = True
-    aae = AAE(latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, **kwargs)
+    aae = AAE(
+        latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, settings=args.settings, **kwargs
+    )
     if args.d_lr is not None:
         aae.discriminator.optimizer.learning_rate.assign(args.d_lr)
     jit = {"jit_compile": bool(args.xla)}  # explicit: train()'s default is "auto" (XLA)
+    encoder = aae.sampling_encoder  # the weight average with --settings improved
     heads = keras.Model(
-        aae.encoder.inputs,
-        [aae.encoder.get_layer("mu").output, aae.encoder.get_layer("logvar").output],
+        encoder.inputs, [encoder.get_layer("mu").output, encoder.get_layer("logvar").output]
     )
     per_epoch = []
     start = time.perf_counter()
@@ -361,7 +366,7 @@ def settings_kwargs(args):
 
 
 def variant_name(args):
-    parts = []
+    parts = [] if args.settings == "document" else [args.settings]
     if args.adversarial_weight is not None:
         parts.append(f"adv{args.adversarial_weight:g}")
     if args.d_lr is not None:
@@ -473,6 +478,13 @@ def main():
         "--d-lr", type=float, default=None, help="D's Adam learning rate. Default: 2e-4"
     )
     parser.add_argument(
+        "--settings",
+        choices=("document", "improved"),
+        default="document",
+        help="keras side: AAE(settings=...); 'improved' has no PyTorch counterpart (compare "
+        "with --which torch --adversarial-weight 0.01 for its loss weights). Default: document",
+    )
+    parser.add_argument(
         "--xla",
         action="store_true",
         help="keras side: train() with jit_compile=True (faster; XLA draws other noise)",
@@ -498,6 +510,8 @@ def main():
     parser.add_argument("--torch-threads", type=int, default=1, help="speed only")
     parser.add_argument("--out", default="runs/eval_aae")
     args = parser.parse_args()
+    if args.settings != "document" and args.which in ("both", "torch"):
+        parser.error(f"--settings {args.settings} is keras_gan's; use it with --which keras")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     variant = variant_name(args)

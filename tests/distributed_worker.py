@@ -193,6 +193,11 @@ def main():
         out["ema_refused"] = False
     except ValueError as e:
         out["ema_refused"] = "multi-replica" in str(e)
+    try:
+        AAE(latent_dim=4, img_size=8, strategy=strategy, settings="improved")
+        out["aae_ema_refused"] = False
+    except ValueError as e:
+        out["aae_ema_refused"] = "multi-replica" in str(e)
     out["replicas"] = strategy.num_replicas_in_sync
     print("RESULT " + json.dumps(out))
 

@@ -9,6 +9,7 @@ from keras_gan import AAE, viz
 from keras_gan.aae import AAECombined, Reparameterization
 from keras_gan.cli import main
 from keras_gan.data import resize_images
+from keras_gan.engine import batch_norm_layers
 
 from .conftest import from_the_same_start, png_pixels
 
@@ -364,6 +365,8 @@ def test_bad_inputs_name_what_was_received(small_aae, call, match):
         ({"seed": -1}, r"Received: seed=-1"),
         ({"adversarial_weight": -0.1}, r"Received: adversarial_weight=-0.1"),
         ({"reconstruction_weight": float("nan")}, r"Received: reconstruction_weight=nan"),
+        ({"settings": "fast"}, r"one of 'document', 'improved'. Received: settings='fast'"),
+        ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\). Received: ema_decay=1.0"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -679,3 +682,84 @@ def test_lr_decay_fraction_schedules_both_sides_per_run(batch):
     with pytest.raises(ValueError, match=r"lr_decay_fraction must be a number in \[0, 1\]"):
         AAE(lr_decay_fraction=1.5)
     assert AAE(latent_dim=4, img_size=8).get_config()["lr_decay_fraction"] == 0.0
+
+
+def test_improved_settings_keep_a_weight_average_of_the_autoencoder(batch, tmp_path):
+    """settings="improved": loss weights 0.99 / 0.01 and averages of the
+    encoder and decoder that follow decay * average + (1 - decay) * current
+    after every iteration; decode, generate and encode use the averages;
+    the configuration and a checkpoint carry them."""
+    assert AAE(latent_dim=4, img_size=8).ema_encoder is None  # the document: none
+    plain = AAE(latent_dim=4, img_size=8, settings="improved", ema_decay=0)
+    assert plain.ema_decoder is None and plain.adversarial_weight == 0.01
+    aae = AAE(latent_dim=4, img_size=8, seed=1, settings="improved")
+    assert (aae.reconstruction_weight, aae.adversarial_weight, aae.ema_decay) == (0.99, 0.01, 0.998)
+    override = AAE(latent_dim=4, img_size=8, settings="improved", adversarial_weight=0.1)
+    assert override.adversarial_weight == 0.1  # an explicit argument wins
+    pairs = [
+        (avg, cur)
+        for net, ema in ((aae.encoder, aae.ema_encoder), (aae.decoder, aae.ema_decoder))
+        for avg, cur in zip(ema.variables, net.variables)
+        if "float" in str(avg.dtype)
+    ]
+    for avg, cur in pairs:  # the averages start as copies
+        np.testing.assert_array_equal(avg.numpy(), cur.numpy())
+    before = [avg.numpy().copy() for avg, _ in pairs]
+    aae.train_iteration(batch)
+    moved = 0
+    for (avg, cur), old in zip(pairs, before):
+        expected = 0.998 * old + 0.002 * cur.numpy()
+        np.testing.assert_allclose(avg.numpy(), expected, rtol=1e-5, atol=1e-7, err_msg=avg.path)
+        moved += not np.array_equal(avg.numpy(), old)
+    assert moved >= len(aae.encoder.trainable_weights) + len(aae.decoder.trainable_weights)
+    # decode / generate / encode use the averages, not the trained networks
+    z = np.random.default_rng(0).standard_normal((5, 4)).astype("float32")
+    np.testing.assert_allclose(aae.decode(z), aae.ema_decoder(z, training=False), atol=1e-6)
+    assert not np.allclose(aae.decode(z), aae.decoder(z, training=False), atol=1e-6)
+    aae.ema_encoder.get_layer("mu").bias.assign(np.full(4, 50.0, "float32"))
+    assert aae.encode(batch).mean() > 40 and abs(aae.encoder(batch).numpy().mean()) < 10
+    assert aae.generate(3).shape == (3, 8, 8, 1)
+    # configuration and checkpoint round trip, averages included
+    config = aae.get_config()
+    assert config["settings"] == "improved" and config["ema_decay"] == 0.998
+    aae.save_checkpoint(tmp_path, {}, 1)
+    other = AAE(**config)
+    other.restore_checkpoint(tmp_path)
+    for a, b in zip(aae.ema_encoder.weights, other.ema_encoder.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_precise_batch_norm_sets_the_averages_from_their_own_weights(batch):
+    """With ema_decay, update_batch_norm_statistics also gives the averaged
+    encoder's BatchNorm the statistics of its own pre-normalisation
+    activations (one batch: exactly their mean), not the trained one's."""
+    aae = AAE(latent_dim=4, img_size=8, seed=1, settings="improved", ema_decay=0.5)
+    for _ in range(3):
+        aae.train_iteration(batch)
+    aae.update_batch_norm_statistics(batch, batch_size=len(batch))
+    means = []
+    for encoder in (aae.encoder, aae.ema_encoder):
+        bn = batch_norm_layers(encoder)[0]
+        pre = keras.Model(encoder.inputs[0], bn.input)(batch, training=True).numpy()
+        np.testing.assert_allclose(bn.moving_mean.numpy(), pre.mean(axis=0), rtol=1e-4, atol=1e-5)
+        means.append(bn.moving_mean.numpy())
+    assert not np.allclose(*means, atol=1e-4)  # each from its own weights
+
+
+def test_cli_train_aae_improved_saves_the_averages(tmp_path, tiny_images):
+    """--settings improved: the saved encoder and decoder are the weight
+    averages (what encode and generate use), and the summary says so."""
+    data = tmp_path / "x.npy"
+    np.save(data, tiny_images)
+    out = tmp_path / "run"
+    argv = ["train", "aae", "--epochs", "1", "--batch-size", "16", "--sample-interval", "0"]
+    argv += ["--image-size", "8", "--latent-dim", "2", "--seed", "0", "--quiet"]
+    assert main([*argv, "--settings", "improved", "--data", str(data), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"] == "improved"
+    z = np.random.default_rng(0).standard_normal((4, 2)).astype("float32")
+    decoder = keras.saving.load_model(out / "decoder.keras")
+    aae = AAE(latent_dim=2, img_size=8, seed=0, settings="improved")
+    aae.train(1, 16, sample_interval=0, x_train=tiny_images, verbose=0)
+    np.testing.assert_allclose(decoder(z).numpy(), aae.decode(z), atol=1e-5)
+    assert not np.allclose(decoder(z).numpy(), aae.decoder(z, training=False), atol=1e-5)

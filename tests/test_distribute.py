@@ -47,3 +47,4 @@ def test_mirrored_strategy_step_equals_single_device_and_every_model_trains():
     assert out["loops_and_xla_refused"] == [True, True, True]
     # the generator's weight average is refused, not silently wrong, on 2 replicas
     assert out["ema_refused"]
+    assert out["aae_ema_refused"]  # the AAE's autoencoder average too

@@ -205,10 +205,12 @@ def test_sample_writer_callback_in_fit(tiny_images, tmp_path):
     assert png_pixels(tmp_path / "epoch_2.png").std() > 5
 
 
-def test_fused_aae_iteration_updates_every_variable_as_the_classic_one():
+@pytest.mark.parametrize("settings", ["document", "improved"])
+def test_fused_aae_iteration_updates_every_variable_as_the_classic_one(settings):
+    """Every variable, the improved settings' weight averages included."""
     from keras_gan import AAE
 
-    aae = AAE(latent_dim=3, img_size=8, seed=0)
+    aae = AAE(latent_dim=3, img_size=8, seed=0, settings=settings)
     x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
     aae.train_iteration(x)  # builds optimizers, traces the classic path
     model = aae.adversarial_model
@@ -226,6 +228,8 @@ def test_fused_aae_iteration_updates_every_variable_as_the_classic_one():
         + list(model.g_optimizer.variables)
         + [aae.seed_generator.state]
     )
+    averages = [v for net in (aae.ema_encoder, aae.ema_decoder) if net for v in net.weights]
+    variables += averages
     start, classic, _, _ = from_the_same_start(
         variables, lambda: aae.train_iteration(x), lambda: model.train_on_batch(x)
     )
@@ -234,6 +238,8 @@ def test_fused_aae_iteration_updates_every_variable_as_the_classic_one():
         np.testing.assert_allclose(v.numpy(), a, rtol=1e-4, atol=1e-5, err_msg=v.path)
         moved += not np.array_equal(a, s)
     assert moved > len(aae.discriminator.trainable_weights)
+    if settings == "improved":
+        assert averages and not np.array_equal(averages[0].numpy(), start[-len(averages)])
 
 
 def test_aae_fit_trains_and_resumes(tmp_path):
