@@ -241,6 +241,9 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
     (4, 32, 32, 1)
     """
 
+    # configuration keys newer than the first AAE checkpoints, as those had them
+    CONFIG_ADDED = {"lr_decay_fraction": 0.0, "settings": "document", "ema_decay": None}
+
     def __init__(
         self,
         latent_dim=10,
@@ -627,7 +630,10 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         1
         """
         batch_size = data_lib.check_int("batch_size", batch_size)
-        x = self.prepare(x)
+        return self._update_batch_norm_statistics(self.prepare(x), batch_size)
+
+    def _update_batch_norm_statistics(self, x, batch_size=500):
+        # `update_batch_norm_statistics` on images `prepare` has returned
         size = min(batch_size, len(x))  # whole batches only; one if x is small
 
         pairs = [(self.encoder, self.decoder)]
@@ -858,7 +864,7 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
                     history = keras.callbacks.History()
                     history.history = previous
                     if precise_batch_norm:
-                        self.update_batch_norm_statistics(x)
+                        self._update_batch_norm_statistics(x)
                     return history
         start = self.iterations
         self.set_run(epochs * steps, run_epochs * steps)
@@ -899,7 +905,7 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         if checkpoint_dir is not None and epochs % checkpoint_interval:
             self.save_checkpoint(checkpoint_dir, history.history, keep_checkpoints)
         if precise_batch_norm:
-            self.update_batch_norm_statistics(x)
+            self._update_batch_norm_statistics(x)
         return history
 
     def fit(
@@ -988,7 +994,7 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
             **kwargs,
         )
         if precise_batch_norm:
-            self.update_batch_norm_statistics(x)
+            self._update_batch_norm_statistics(x)
         return history
 
 

@@ -774,7 +774,13 @@ class CheckpointMixin:
     network variable (BatchNorm statistics and dropout seeds included), every
     optimizer's state, the noise and batch random states, the iteration
     counter, the history and the configuration.
+
+    `CONFIG_ADDED` names configuration keys a family gained after its
+    checkpoints were first written, with the value older checkpoints
+    implied, so those still resume under the configuration they describe.
     """
+
+    CONFIG_ADDED = {}
 
     def _checkpoint_variables(self):
         groups = {name: list(net.variables) for name, net in self.networks().items()}
@@ -847,6 +853,7 @@ class CheckpointMixin:
             )
         ours = {k: v for k, v in self.get_config().items() if k != "seed"}
         theirs = {k: v for k, v in meta["config"].items() if k != "seed"}
+        theirs = {**json.loads(json.dumps(self.CONFIG_ADDED)), **theirs}  # older checkpoints
         if json.loads(json.dumps(ours)) != theirs:
             raise ckpt.CheckpointError(
                 f"The checkpoint in {str(directory)!r} was written by {name} with "

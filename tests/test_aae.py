@@ -7,6 +7,7 @@ import pytest
 
 from keras_gan import AAE, viz
 from keras_gan.aae import AAECombined, Reparameterization
+from keras_gan.checkpoint import CheckpointError
 from keras_gan.cli import main
 from keras_gan.data import resize_images
 from keras_gan.engine import batch_norm_layers
@@ -763,3 +764,21 @@ def test_cli_train_aae_improved_saves_the_averages(tmp_path, tiny_images):
     aae.train(1, 16, sample_interval=0, x_train=tiny_images, verbose=0)
     np.testing.assert_allclose(decoder(z).numpy(), aae.decode(z), atol=1e-5)
     assert not np.allclose(decoder(z).numpy(), aae.decoder(z, training=False), atol=1e-5)
+
+
+def test_a_checkpoint_from_before_the_settings_resumes_as_the_document(batch, tmp_path):
+    """AAE checkpoints written before lr_decay_fraction, settings and
+    ema_decay existed describe the document's AAE: that one resumes from
+    them, an improved one is refused."""
+    aae = AAE(latent_dim=4, img_size=8, seed=1)
+    aae.train_iteration(batch)
+    newer = ("lr_decay_fraction", "settings", "ema_decay")
+    older = {k: v for k, v in aae.get_config().items() if k not in newer}
+    aae.get_config = lambda: older  # what an older version wrote
+    aae.save_checkpoint(tmp_path, {"g_loss": [1.0]}, 1)
+    fresh = AAE(latent_dim=4, img_size=8, seed=1)
+    assert fresh.restore_checkpoint(tmp_path)["iterations"] == 1
+    for a, b in zip(aae.encoder.weights, fresh.encoder.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(CheckpointError, match="Build the model with the same configuration"):
+        AAE(latent_dim=4, img_size=8, seed=1, settings="improved").restore_checkpoint(tmp_path)
