@@ -102,6 +102,8 @@ def run_keras(args, x_train, x_test, y_test, out):
         kwargs["lr_decay_fraction"] = args.lr_decay_fraction
     if args.mixed_precision:
         kwargs["mixed_precision"] = True
+    if args.ema_decay is not None:
+        kwargs["ema_decay"] = args.ema_decay
     aae = AAE(
         latent_dim=LATENT_DIM, img_size=IMG_SIZE, seed=args.seed, settings=args.settings, **kwargs
     )
@@ -371,6 +373,8 @@ def variant_name(args):
         parts.append(f"adv{args.adversarial_weight:g}")
     if args.d_lr is not None:
         parts.append(f"dlr{args.d_lr:g}")
+    if getattr(args, "ema_decay", None) is not None:
+        parts.append(f"ema{args.ema_decay:g}")
     if getattr(args, "lr_decay_fraction", None) is not None:
         parts.append(f"decay{args.lr_decay_fraction:g}")
     if getattr(args, "mixed_precision", False):
@@ -509,9 +513,19 @@ def main():
     )
     parser.add_argument("--torch-threads", type=int, default=1, help="speed only")
     parser.add_argument("--out", default="runs/eval_aae")
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        default=None,
+        help="keras side: AAE(ema_decay=...), the encoder's and decoder's weight average "
+        "(0: none). Default: the settings'",
+    )
     args = parser.parse_args()
-    if args.settings != "document" and args.which in ("both", "torch"):
-        parser.error(f"--settings {args.settings} is keras_gan's; use it with --which keras")
+    if (args.settings != "document" or args.ema_decay is not None) and args.which in (
+        "both",
+        "torch",
+    ):
+        parser.error("--settings and --ema-decay are keras_gan's; use them with --which keras")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     variant = variant_name(args)
