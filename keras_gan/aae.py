@@ -18,6 +18,7 @@ from keras_gan.engine import (
     ScheduledRatesMixin,
     TailDecay,
     WeightAverage,
+    check_average_strategy,
     check_checkpoint_args,
     fit_adversarial,
     precision_policy,
@@ -288,13 +289,7 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         # Everything holding variables is created in one distribution scope
         # (the one given, or the enclosing one), so fit() can run under it.
         self.strategy = strategy or tf.distribute.get_strategy()
-        if self.ema_decay is not None and self.strategy.num_replicas_in_sync > 1:
-            raise ValueError(
-                "ema_decay (the autoencoder's weight average, part of the 'improved' "
-                "settings) is not supported under a multi-replica strategy yet. Received: "
-                f"ema_decay={self.ema_decay} with {self.strategy.num_replicas_in_sync} "
-                "replicas; pass ema_decay=0 to train without it."
-            )
+        check_average_strategy(self.ema_decay, self.strategy, "the encoder and decoder")
         self.mixed_precision = bool(mixed_precision)
         with strategy_scope(self.strategy, "AAE"), precision_policy(self.mixed_precision):
             self._build()

@@ -16,6 +16,7 @@ from keras_gan.engine import (
     ScheduledRatesMixin,
     TailDecay,
     WeightAverage,
+    check_average_strategy,
     check_checkpoint_args,
     fit_adversarial,
     precision_policy,
@@ -207,13 +208,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         # Everything that holds variables is created in one distribution scope
         # (the one given, or the enclosing one), so fit() can run under it.
         self.strategy = strategy or tf.distribute.get_strategy()
-        if self.ema_decay is not None and self.strategy.num_replicas_in_sync > 1:
-            raise ValueError(
-                "ema_decay (the generator's weight average, part of the 'improved' settings) "
-                "is not supported under a multi-replica strategy yet. Received: ema_decay="
-                f"{self.ema_decay} with {self.strategy.num_replicas_in_sync} replicas; "
-                "pass ema_decay=0 to train without it."
-            )
+        check_average_strategy(self.ema_decay, self.strategy, "the generator")
         self.mixed_precision = bool(mixed_precision)
         with strategy_scope(self.strategy, "DCGAN"), precision_policy(self.mixed_precision):
             self.seed_generator = keras.random.SeedGenerator(seed)

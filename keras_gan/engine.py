@@ -651,6 +651,27 @@ def repeat(fn, n, unroll, value):
     return value
 
 
+def check_average_strategy(ema_decay, strategy, averaged):
+    """Refuses a weight average (`ema_decay`) under a multi-replica strategy.
+
+    Args:
+        ema_decay: The family's `ema_decay` (`None`: no average).
+        strategy: The family's `tf.distribute.Strategy`.
+        averaged: What is averaged, for the message (e.g. "the generator").
+
+    Raises:
+        ValueError: if there is an average and more than one replica.
+    """
+    replicas = strategy.num_replicas_in_sync
+    if ema_decay is not None and replicas > 1:
+        raise ValueError(
+            f"ema_decay (a weight average of {averaged}, part of the 'improved' settings) "
+            "is not supported under a multi-replica strategy yet. Received: "
+            f"ema_decay={ema_decay} with {replicas} replicas; pass ema_decay=0 to train "
+            "without it."
+        )
+
+
 class WeightAverage:
     """An exponential moving average of a network, for sampling.
 
