@@ -155,6 +155,10 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
     (4, 28, 28, 1)
     """
 
+    # configuration keys newer than the first DCGAN checkpoints, as those had
+    # them: the tutorial's settings, in float32
+    CONFIG_ADDED = {"mixed_precision": False, "settings": "document", **SETTINGS["document"]}
+
     def __init__(
         self,
         latent_dim=100,

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keras_gan import DCGAN
+from keras_gan.checkpoint import CheckpointError
 from keras_gan.engine import TrainingDivergedError, build_optimizers
 
 from .conftest import from_the_same_start, png_pixels
@@ -601,3 +602,23 @@ def test_new_options_round_trip_and_a_mismatched_checkpoint_is_refused(tmp_path)
     other = dict(config, lr_decay_fraction=0.5)
     with pytest.raises(ValueError, match=r"lr_decay_fraction.*0.25.*this model has"):
         DCGAN(**other).restore_checkpoint(tmp_path)
+
+
+def test_a_checkpoint_from_before_the_settings_resumes_as_the_tutorial(tmp_path):
+    """DCGAN checkpoints written before mixed_precision, the settings and
+    their knobs existed describe the tutorial's DCGAN: that one resumes
+    from them, an improved one is refused."""
+    gan = DCGAN(latent_dim=4, img_shape=(8, 8, 1), seed=0)
+    gan.train_iteration(np.zeros((4, 8, 8, 1), "float32"))
+    newer = set(DCGAN.CONFIG_ADDED)
+    older = {k: v for k, v in gan.get_config().items() if k not in newer}
+    assert set(older) == {"latent_dim", "img_shape", "seed"}  # what the first version wrote
+    gan.get_config = lambda: older
+    gan.save_checkpoint(tmp_path, {"g_loss": [1.0]}, 1)
+    fresh = DCGAN(latent_dim=4, img_shape=(8, 8, 1), seed=0)
+    assert fresh.restore_checkpoint(tmp_path)["iterations"] == 1
+    for a, b in zip(gan.generator.weights, fresh.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    improved = DCGAN(latent_dim=4, img_shape=(8, 8, 1), seed=0, settings="improved")
+    with pytest.raises(CheckpointError, match="Build the model with the same configuration"):
+        improved.restore_checkpoint(tmp_path)
