@@ -228,7 +228,8 @@ def test_fused_aae_iteration_updates_every_variable_as_the_classic_one(settings)
         + list(model.g_optimizer.variables)
         + [aae.seed_generator.state]
     )
-    averages = [v for net in (aae.ema_encoder, aae.ema_decoder) if net for v in net.weights]
+    nets = (aae.ema_encoder, aae.ema_decoder)
+    averages = [v for net in nets if net is not None for v in net.weights]
     variables += averages
     start, classic, _, _ = from_the_same_start(
         variables, lambda: aae.train_iteration(x), lambda: model.train_on_batch(x)
