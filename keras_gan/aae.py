@@ -369,13 +369,13 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
     def sampling_encoder(self):
         """The encoder `encode()` and `reconstruct()` use: `ema_encoder` if
         there is one, else `encoder`. Save this one to keep the result."""
-        return self.ema_encoder or self.encoder
+        return self.encoder if self.ema_encoder is None else self.ema_encoder
 
     @property
     def sampling_decoder(self):
         """The decoder `decode()`, `reconstruct()` and `generate()` use:
         `ema_decoder` if there is one, else `decoder`."""
-        return self.ema_decoder or self.decoder
+        return self.decoder if self.ema_decoder is None else self.ema_decoder
 
     def networks(self):
         """Returns the networks a checkpoint holds, by name."""

@@ -279,7 +279,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
     def sampling_generator(self):
         """The generator samples come from: `ema_generator` if there is one,
         else `generator`. Save this one to keep the trained result."""
-        return self.ema_generator or self.generator
+        return self.generator if self.ema_generator is None else self.ema_generator
 
     def networks(self):
         """Returns the networks a checkpoint holds, by name."""
