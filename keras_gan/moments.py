@@ -286,6 +286,12 @@ class MomentsGAN(CheckpointMixin):
     (10,)
     """
 
+    # configuration keys newer than the first MomentsGAN checkpoints, as those
+    # had them: `settings` only picks `label_smoothing`'s default, which those
+    # checkpoints hold themselves, and before it existed the code was the
+    # 50-line document's
+    CONFIG_ADDED = {"settings": "document"}
+
     def __init__(
         self,
         preprocess="moments",

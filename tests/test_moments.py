@@ -392,6 +392,25 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path):
         )
 
 
+def test_a_checkpoint_from_before_the_settings_resumes_as_the_document(tmp_path):
+    """MomentsGAN checkpoints written before `settings` existed (its first
+    versions wrote every other key, label smoothing included) describe the
+    50-line document's GAN: `settings="document"` resumes them, the default
+    "stable" (another label smoothing) is refused."""
+    gan = MomentsGAN(seed=0, minibatch_size=20, settings="document")
+    gan.train(1, d_steps=1, g_steps=1, print_interval=0)
+    older = {k: v for k, v in gan.get_config().items() if k not in MomentsGAN.CONFIG_ADDED}
+    assert "settings" not in older and older["label_smoothing"] == 0.0
+    gan.get_config = lambda: older
+    gan.save_checkpoint(tmp_path, {"g_loss": [1.0]}, 1)
+    fresh = MomentsGAN(seed=0, minibatch_size=20, settings="document")
+    assert fresh.restore_checkpoint(tmp_path)["iterations"] == 1
+    for a, b in zip(gan.generator.weights, fresh.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(ValueError, match=r"label_smoothing.*0.0.*this model has"):
+        MomentsGAN(seed=0, minibatch_size=20).restore_checkpoint(tmp_path)
+
+
 def test_nan_raises_naming_the_epoch(tmp_path):
     gan = MomentsGAN(seed=0, minibatch_size=20)
     gan.train(2, d_steps=1, g_steps=1, print_interval=0)
