@@ -311,12 +311,13 @@ def _add_dcgan_flags(p):
     )
     p.add_argument(
         "--settings",
-        choices=("document", "improved", "improved-decay"),
+        choices=("document", "improved", "improved-decay", "improved-r1"),
         default="document",
         help="document: the tutorial exactly. improved: the same networks with no dropout "
         "in D, real labels smoothed to 0.9, learning rates 4e-4 and samples from a moving "
         "average of G's weights. improved-decay: improved with rates 8e-4 falling "
-        "linearly to 0 over the last half of the run (README, 'Measuring quality'). "
+        "linearly to 0 over the last half of the run. improved-r1: improved-decay with an "
+        "R1 gradient penalty (gamma 1) on D's real images (README, 'Measuring quality'). "
         "Default: document",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")

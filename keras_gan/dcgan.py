@@ -20,6 +20,7 @@ from keras_gan.engine import (
     check_checkpoint_args,
     fit_adversarial,
     precision_policy,
+    r1_penalty,
     run_loop,
     strategy_scope,
     targets,
@@ -34,7 +35,9 @@ from keras_gan.engine import (
 # linearly to zero over the last half of the run: at 4000 x 32, seed 0, it
 # scored 8.35 (Frechet distance 9.4) against "improved"'s 8.14 (13.4), one
 # seed. Decay at 4e-4 (8.10), also with D's batch norm removed (8.08), did
-# not help; a 1.2e-3 peak scored 8.27.
+# not help; a 1.2e-3 peak scored 8.27. "improved-r1" (issue 8) is
+# "improved-decay" plus an R1 gradient penalty on D's real images
+# (`r1_gamma`, see `keras_gan.engine.r1_penalty`).
 SETTINGS = {
     "document": {
         "dropout": 0.25,
@@ -43,6 +46,7 @@ SETTINGS = {
         "ema_decay": None,
         "d_normalization": "batch",
         "lr_decay_fraction": 0.0,
+        "r1_gamma": 0.0,
     },
     "improved": {
         "dropout": 0.0,
@@ -51,6 +55,7 @@ SETTINGS = {
         "ema_decay": 0.995,
         "d_normalization": "batch",
         "lr_decay_fraction": 0.0,
+        "r1_gamma": 0.0,
     },
     "improved-decay": {
         "dropout": 0.0,
@@ -59,6 +64,16 @@ SETTINGS = {
         "ema_decay": 0.995,
         "d_normalization": "batch",
         "lr_decay_fraction": 0.5,
+        "r1_gamma": 0.0,
+    },
+    "improved-r1": {
+        "dropout": 0.0,
+        "label_smoothing": 0.1,
+        "learning_rate": 8e-4,
+        "ema_decay": 0.995,
+        "d_normalization": "batch",
+        "lr_decay_fraction": 0.5,
+        "r1_gamma": 1.0,
     },
 }
 
@@ -68,11 +83,19 @@ D_NORMALIZATIONS = ("batch", "layer", "none")
 
 class DCGANAdversarial(AdversarialModel):
     """The DCGAN's fused iteration: the engine's default, plus the weight
-    average of the generator updated after each generator step."""
+    average of the generator updated after each generator step and, with
+    `r1_gamma`, the R1 penalty in D's update on real images."""
 
-    def __init__(self, *args, average=None, **kwargs):
+    def __init__(self, *args, average=None, r1_gamma=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.average = average
+        self.r1_gamma = float(r1_gamma)
+
+    def discriminator_term(self, inputs, is_real):
+        if not (is_real and self.r1_gamma):
+            return super().discriminator_term(inputs, is_real)
+        prediction, penalty = r1_penalty(self.discriminator, inputs, self.r1_gamma)
+        return self.discriminator_term_loss(prediction, True) + penalty
 
     def after_generator_update(self):
         if self.average is not None:
@@ -113,8 +136,8 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
             CPU, keeping float32 weights, and float32 outputs (images and
             probabilities). Defaults to `False`.
         settings: `"document"` (the tutorial exactly, the default),
-            `"improved"` or `"improved-decay"` (see `SETTINGS`): the
-            defaults of the six arguments below.
+            `"improved"`, `"improved-decay"` or `"improved-r1"` (see
+            `SETTINGS`): the defaults of the seven arguments below.
         dropout: Float in [0, 1), the rate of D's four Dropout layers
             (`0` leaves them out). Defaults to the settings' (`0.25`).
         label_smoothing: Float in [0, 0.5): D's target for real images is
@@ -139,7 +162,12 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
             fraction of the iterations of every `train()` / `fit()` run
             (see `TailDecay`; with `resume=True` the run is the whole
             `epochs`). `0` keeps them constant. Defaults to the settings'
-            (`0`; `0.5` for `"improved-decay"`).
+            (`0`; `0.5` for `"improved-decay"` and `"improved-r1"`).
+        r1_gamma: Non-negative float: above 0, D's step on real images
+            adds the R1 gradient penalty `r1_gamma / 2 * E||grad_x
+            logit D(x)||^2` (`keras_gan.engine.r1_penalty`; one more
+            backward pass through D per iteration); `0` adds none.
+            Defaults to the settings' (`0`; `1` for `"improved-r1"`).
 
     Raises:
         ValueError: for a non-positive `latent_dim`, an `img_shape` that is
@@ -173,6 +201,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         ema_decay=None,
         d_normalization=None,
         lr_decay_fraction=None,
+        r1_gamma=None,
     ):
         self.latent_dim = data_lib.check_int("latent_dim", latent_dim)
         self.img_shape = _check_img_shape(img_shape)
@@ -200,6 +229,9 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         self.lr_decay_fraction = data_lib.check_fraction(
             "lr_decay_fraction",
             chosen["lr_decay_fraction"] if lr_decay_fraction is None else lr_decay_fraction,
+        )
+        self.r1_gamma = _check_positive(
+            "r1_gamma", chosen["r1_gamma"] if r1_gamma is None else r1_gamma, zero=True
         )
         self.img_rows, self.img_cols, self.channels = self.img_shape
         if seed is not None:
@@ -248,11 +280,13 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
                 seed_generator=self.seed_generator,
                 real_label=1.0 - self.label_smoothing,
                 average=self._average,
+                r1_gamma=self.r1_gamma,
                 name="dcgan",
             )
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)
         self._generate_fn = tf.function(self._generate, reduce_retracing=True)
         self._average_fn = None if self._average is None else tf.function(self._average.update)
+        self._r1_real_step_fn = tf.function(self._r1_real_step, reduce_retracing=True)
 
     def get_config(self):
         """Returns the constructor arguments, as a JSON-serialisable dict."""
@@ -268,6 +302,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
             "ema_decay": self.ema_decay,
             "d_normalization": self.d_normalization,
             "lr_decay_fraction": self.lr_decay_fraction,
+            "r1_gamma": self.r1_gamma,
         }
 
     @property
@@ -399,11 +434,29 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         path = os.path.join(self.sample_dir, f"mnist_{epoch}.png")
         return viz.save_image_grid(self.generate(25), path, rows=5, cols=5)
 
+    def _r1_real_step(self, imgs, target):
+        # D's step on real images with the R1 penalty: what
+        # `discriminator.train_on_batch(imgs, target)` runs (its optimizer,
+        # its binary cross-entropy and accuracy), plus the penalty in the
+        # loss. Returns the loss (penalty included) and the accuracy.
+        d = self.discriminator
+        with tf.GradientTape() as tape:
+            prediction, penalty = r1_penalty(d, imgs, self.r1_gamma)
+            loss = keras.ops.mean(keras.losses.binary_crossentropy(target, prediction))
+            loss = loss + penalty
+            scaled = d.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, d.trainable_weights)
+        d.optimizer.apply_gradients(zip(grads, d.trainable_weights))
+        accuracy = keras.ops.mean(keras.metrics.binary_accuracy(target, prediction))
+        return {"loss": loss, "accuracy": accuracy}
+
     def train_iteration(self, imgs):
         """Runs one iteration of the tutorial's loop on a batch of real images.
 
         Trains D on `imgs` (label 1) and on generated images (label 0), then G
-        through `combined` on the same noise (label 1).
+        through `combined` on the same noise (label 1). With `r1_gamma`, D's
+        step on `imgs` adds the R1 penalty (one compiled step with D's
+        optimizer, loss and accuracy instead of `train_on_batch`).
 
         Args:
             imgs: float32 array `(batch, *img_shape)` in [-1, 1].
@@ -415,7 +468,11 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         valid, fake = targets(n, 1.0), targets(n, 0.0)
         noise, gen_imgs = self._sample_fn(n)
         real_target = valid if not self.label_smoothing else targets(n, 1.0 - self.label_smoothing)
-        d_real = self.discriminator.train_on_batch(imgs, real_target, return_dict=True)
+        if self.r1_gamma:
+            logs = self._r1_real_step_fn(imgs, real_target)
+            d_real = {k: float(v) for k, v in logs.items()}  # as train_on_batch returns
+        else:
+            d_real = self.discriminator.train_on_batch(imgs, real_target, return_dict=True)
         d_fake = self.discriminator.train_on_batch(gen_imgs, fake, return_dict=True)
         g_loss = self.combined.train_on_batch(noise, valid, return_dict=True)
         if self._average_fn is not None:
@@ -630,10 +687,12 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         )
 
 
-def _check_positive(name, value):
+def _check_positive(name, value, zero=False):
+    # a finite number above 0 (or at least 0, with zero=True)
     ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-    if not ok or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number. Received: {name}={value!r}")
+    if not ok or not np.isfinite(value) or value < 0 or (value == 0 and not zero):
+        kind = "non-negative" if zero else "positive"
+        raise ValueError(f"{name} must be a {kind} number. Received: {name}={value!r}")
     return float(value)
 
 

@@ -449,6 +449,12 @@ class AdversarialModel(keras.Model):
             return self._bce(tf.fill(tf.shape(prediction), self.real_label), prediction)
         return self.adversarial_loss(prediction, is_real)
 
+    def discriminator_term(self, inputs, is_real):
+        """The loss of one term of a D update: D (training mode) on `inputs`,
+        scored by `discriminator_term_loss`. Override to add a penalty that
+        needs the inputs (DCGAN's R1, see `r1_penalty`)."""
+        return self.discriminator_term_loss(self.discriminator(inputs, training=True), is_real)
+
     def after_generator_update(self):
         """Runs after every generator update (e.g. a weight average)."""
 
@@ -569,10 +575,7 @@ class AdversarialModel(keras.Model):
             with tf.GradientTape() as tape:
                 loss = tf.add_n(
                     [
-                        weight
-                        * self.discriminator_term_loss(
-                            self.discriminator(inputs, training=True), is_real
-                        )
+                        weight * self.discriminator_term(inputs, is_real)
                         for inputs, is_real, weight in terms
                     ]
                 )
@@ -618,6 +621,47 @@ class AdversarialModel(keras.Model):
 
     def call(self, z, training=None):
         return self.generator(z, training=training)
+
+
+def r1_penalty(discriminator, real, gamma):
+    """D's prediction on real samples and their R1 gradient penalty.
+
+    R1 (Mescheder, Geiger and Nowozin, "Which training methods for GANs do
+    actually converge?", 2018) adds `gamma / 2 * E[||grad_x logit(D(x))||^2]`
+    over real samples to the discriminator's loss: D is pushed to be flat
+    on the data, which damps the oscillation of the adversarial game. The
+    logit is recovered from D's sigmoid output (clipped to
+    `[1e-7, 1 - 1e-7]`, as Keras's binary cross-entropy clips it). Call it
+    inside the D update's `tf.GradientTape`: the penalty's gradient with
+    respect to D's weights is a second derivative through this inner tape.
+
+    Args:
+        discriminator: Keras model, samples -> probability of real, shape
+            `(n, 1)`; called in training mode.
+        real: Float tensor of real samples, batch first.
+        gamma: Non-negative float, the penalty's weight.
+
+    Returns:
+        `(prediction, penalty)`: D's output on `real` and the scalar penalty.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    >>> _ = d.layers[0].kernel.assign([[3.0], [4.0]])
+    >>> _, penalty = r1_penalty(d, np.zeros((5, 2), "float32"), gamma=2.0)
+    >>> round(float(penalty), 3)  # gamma / 2 * ||w||^2 for a linear logit
+    25.0
+    """
+    real = tf.convert_to_tensor(real)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        prediction = discriminator(real, training=True)
+        p = tf.clip_by_value(tf.cast(prediction, tf.float32), 1e-7, 1.0 - 1e-7)
+        logits = tf.reduce_sum(tf.math.log(p) - tf.math.log1p(-p))
+    grads = tf.cast(tape.gradient(logits, real), tf.float32)
+    squared = tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]), axis=1)
+    return prediction, 0.5 * gamma * tf.reduce_mean(squared)
 
 
 def repeat(fn, n, unroll, value):

@@ -31,6 +31,7 @@ CONFIGS = {
     "improved-no-ema": {"settings": "improved", "ema_decay": 0},
     "improved": {"settings": "improved"},
     "improved-decay": {"settings": "improved-decay"},
+    "improved-r1": {"settings": "improved-r1"},
     # issue 8: D's normalisation and a learning-rate decay at the end of the run
     "improved+no-d-bn": {"settings": "improved", "d_normalization": "none"},
     "improved+d-layer-norm": {"settings": "improved", "d_normalization": "layer"},

@@ -1,10 +1,11 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_gan import DCGAN
 from keras_gan.checkpoint import CheckpointError
-from keras_gan.engine import TrainingDivergedError, build_optimizers
+from keras_gan.engine import TrainingDivergedError, build_optimizers, r1_penalty
 
 from .conftest import from_the_same_start, png_pixels
 
@@ -271,6 +272,9 @@ def test_mnist_default_data_is_used_and_scaled(monkeypatch, mnist_path):
         ),
         ({"lr_decay_fraction": True}, r"Received: lr_decay_fraction=True"),
         ({"lr_decay_fraction": -0.1}, r"Received: lr_decay_fraction=-0.1"),
+        ({"r1_gamma": -1.0}, r"r1_gamma must be a non-negative number. Received: r1_gamma=-1.0"),
+        ({"r1_gamma": float("nan")}, r"Received: r1_gamma=nan"),
+        ({"r1_gamma": "1"}, r"Received: r1_gamma='1'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -622,3 +626,42 @@ def test_a_checkpoint_from_before_the_settings_resumes_as_the_tutorial(tmp_path)
     improved = DCGAN(latent_dim=4, img_shape=(8, 8, 1), seed=0, settings="improved")
     with pytest.raises(CheckpointError, match="Build the model with the same configuration"):
         improved.restore_checkpoint(tmp_path)
+
+
+def test_r1_penalty_is_half_gamma_times_the_logits_squared_gradient_and_trains_d():
+    """For a linear logit `w . x + b` the R1 penalty is `gamma / 2 * ||w||^2`
+    whatever the inputs, and its gradient with respect to `w` is
+    `gamma * w`: the second derivative through the inner tape is there."""
+    d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    w = np.array([[0.5], [-1.0], [2.0]], "float32")
+    d.layers[0].kernel.assign(w)
+    x = np.random.default_rng(0).normal(size=(6, 3)).astype("float32")
+    with tf.GradientTape() as tape:
+        prediction, penalty = r1_penalty(d, x, gamma=3.0)
+    np.testing.assert_allclose(float(penalty), 1.5 * float(np.sum(w**2)), rtol=1e-5)
+    np.testing.assert_allclose(prediction.numpy(), d(x).numpy(), rtol=1e-6)
+    grad = tape.gradient(penalty, d.layers[0].kernel)
+    np.testing.assert_allclose(grad.numpy(), 3.0 * w, rtol=1e-5)
+
+
+def test_r1_gamma_changes_only_ds_step_on_real_images():
+    """From the same state, an iteration with `r1_gamma` moves D's weights
+    differently from one without it (the penalty is in D's real step), and
+    the reported D loss includes the penalty (larger)."""
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    kw = dict(latent_dim=8, img_shape=(8, 8, 1), seed=0, settings="improved-decay")
+    plain, penalised = DCGAN(**kw), DCGAN(r1_gamma=10.0, **kw)
+    assert DCGAN(settings="improved-r1").r1_gamma == 1.0 and plain.r1_gamma == 0.0
+    for a, b in zip(plain.discriminator.weights, penalised.discriminator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())  # same start
+    logs_plain, logs_r1 = plain.train_iteration(x), penalised.train_iteration(x)
+    moved = [
+        not np.allclose(a.numpy(), b.numpy(), atol=1e-7)
+        for a, b in zip(
+            plain.discriminator.trainable_weights, penalised.discriminator.trainable_weights
+        )
+    ]
+    assert sum(moved) >= len(moved) // 2, moved
+    assert logs_r1["d_loss"] > logs_plain["d_loss"]
+    assert set(logs_r1) == {"d_loss", "d_acc", "g_loss"}
+    assert all(isinstance(v, float) for v in logs_r1.values())

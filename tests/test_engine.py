@@ -29,7 +29,7 @@ def state_variables(gan, model):
     )
 
 
-@pytest.mark.parametrize("settings", ["document", "improved"])
+@pytest.mark.parametrize("settings", ["document", "improved", "improved-r1"])
 def test_fused_dcgan_iteration_updates_every_variable_as_the_classic_one(settings):
     gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, settings=settings)
     x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
@@ -51,9 +51,25 @@ def test_fused_dcgan_iteration_updates_every_variable_as_the_classic_one(setting
     )
     fused = [v.numpy().copy() for v in variables]
 
+    # G's convolutions followed by BatchNorm: the normalisation cancels their
+    # biases, so the exact gradient there is zero and Adam turns round-off
+    # (~1e-9) into steps of up to one learning rate. With the R1 penalty the
+    # two paths' D steps differ by round-off (second derivatives in two
+    # graphs), which changes that round-off: only a step's size is checked.
+    layers = gan.generator.layers
+    cancelled = {
+        layer.bias.path
+        for layer, after in zip(layers, layers[1:])
+        if isinstance(layer, keras.layers.Conv2D)
+        and isinstance(after, keras.layers.BatchNormalization)
+    }
+    assert len(cancelled) == 2
     moved = 0
     for v, a, b, s in zip(variables, classic, fused, start):
-        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=v.path)
+        if settings == "improved-r1" and v.path in cancelled:
+            assert np.abs(b - a).max() <= 2 * gan.learning_rate, v.path
+        else:
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=v.path)
         moved += not np.array_equal(a, s)
     assert moved >= len(gan.generator.trainable_weights) + len(gan.discriminator.trainable_weights)
     assert set(logs) == {"d_loss", "g_loss"}
