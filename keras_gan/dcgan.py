@@ -66,16 +66,8 @@ SETTINGS = {
         "lr_decay_fraction": 0.5,
         "r1_gamma": 0.0,
     },
-    "improved-r1": {
-        "dropout": 0.0,
-        "label_smoothing": 0.1,
-        "learning_rate": 8e-4,
-        "ema_decay": 0.995,
-        "d_normalization": "batch",
-        "lr_decay_fraction": 0.5,
-        "r1_gamma": 1.0,
-    },
 }
+SETTINGS["improved-r1"] = {**SETTINGS["improved-decay"], "r1_gamma": 1.0}
 
 # The discriminator's normalisation after its last three convolutions.
 D_NORMALIZATIONS = ("batch", "layer", "none")
