@@ -62,6 +62,7 @@ def test_checkpoints_are_pruned_and_latest_points_to_newest(tiny_images, tmp_pat
         "ema_decay": None,
         "d_normalization": "batch",
         "lr_decay_fraction": 0.0,
+        "r1_gamma": 0.0,
     }
     assert len(meta["history"]["d_loss"]) == 7
 
