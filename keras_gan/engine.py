@@ -658,8 +658,8 @@ def r1_penalty(discriminator, real, gamma):
         tape.watch(real)
         prediction = discriminator(real, training=True)
         p = tf.clip_by_value(tf.cast(prediction, tf.float32), 1e-7, 1.0 - 1e-7)
-        logits = tf.reduce_sum(tf.math.log(p) - tf.math.log1p(-p))
-    grads = tf.cast(tape.gradient(logits, real), tf.float32)
+        logit_sum = tf.reduce_sum(tf.math.log(p) - tf.math.log1p(-p))
+    grads = tf.cast(tape.gradient(logit_sum, real), tf.float32)
     squared = tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]), axis=1)
     return prediction, 0.5 * gamma * tf.reduce_mean(squared)
 
