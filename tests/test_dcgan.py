@@ -628,7 +628,7 @@ def test_a_checkpoint_from_before_the_settings_resumes_as_the_tutorial(tmp_path)
         improved.restore_checkpoint(tmp_path)
 
 
-def test_r1_penalty_is_half_gamma_times_the_logits_squared_gradient_and_trains_d():
+def test_r1_penalty_is_half_gamma_times_the_squared_logit_gradient_and_differentiable():
     """For a linear logit `w . x + b` the R1 penalty is `gamma / 2 * ||w||^2`
     whatever the inputs, and its gradient with respect to `w` is
     `gamma * w`: the second derivative through the inner tape is there."""
@@ -644,7 +644,7 @@ def test_r1_penalty_is_half_gamma_times_the_logits_squared_gradient_and_trains_d
     np.testing.assert_allclose(grad.numpy(), 3.0 * w, rtol=1e-5)
 
 
-def test_r1_gamma_changes_only_ds_step_on_real_images():
+def test_r1_gamma_changes_ds_update_and_reports_the_penalty():
     """From the same state, an iteration with `r1_gamma` moves D's weights
     differently from one without it (the penalty is in D's real step), and
     the reported D loss includes the penalty (larger)."""
