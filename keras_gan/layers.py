@@ -1,4 +1,5 @@
-"""The 50-line GAN's discriminator preprocessing, as serializable Keras layers.
+"""keras_gan's own layers, serializable: the 50-line GAN's discriminator
+preprocessing and the DCGAN generator's `UpSamplingConv2D`.
 
 The document picks what its discriminator sees by commenting lines in and
 out; here each choice is a layer placed first inside the discriminator, so a
@@ -15,6 +16,7 @@ minibatch of `m` values that the discriminator reads as ONE example.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 PREPROCESS_CHOICES = ("raw", "diffs", "variances", "moments")
@@ -151,3 +153,104 @@ def preprocess_layer(name):
         f"preprocess must be one of {', '.join(map(repr, PREPROCESS_CHOICES))}. "
         f"Received: preprocess={name!r}"
     )
+
+
+# Nearest 2x upsampling then a 3x3 "same" convolution, seen from the small
+# image: output row 2i + a reads input rows (i - 1, i) for a = 0 and (i, i + 1)
+# for a = 1, each with a sum of the 3x3 kernel's rows. As one stride-2
+# transposed convolution with "same" padding, output row r gets input row i
+# through tap t = r - 2i + 1 of a 4-tap kernel whose taps are these sums of
+# the 3 rows (the same holds for columns):
+_UPSAMPLED_TAPS = np.array([[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]], "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class UpSamplingConv2D(keras.layers.Layer):
+    """`UpSampling2D()` then `Conv2D(filters, 3, padding="same")`, computed fast.
+
+    The same function as the two layers (to float rounding), with the same
+    weights (`kernel` of shape `(3, 3, in_channels, filters)` and `bias`,
+    created and initialised as `Conv2D` creates them, so `get_weights()` of
+    either fits the other), but computed as one stride-2 transposed
+    convolution on the small image with a 4x4 kernel built from the 3x3 one:
+    4 multiply-adds per output pixel and input channel instead of 9, and no
+    upsampled copy of the input. Channels-last inputs only.
+
+    Args:
+        filters: Positive integer, the number of output channels.
+        kernel_initializer: Initializer of the 3x3 kernel. Defaults to
+            `"glorot_uniform"` (`Conv2D`'s).
+        bias_initializer: Initializer of the bias. Defaults to `"zeros"`.
+        **kwargs: Passed to `keras.layers.Layer`.
+
+    Raises:
+        ValueError: for a non-positive `filters`, or (when built) an input
+            that is not `(batch, height, width, channels)` with a known
+            number of channels.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = UpSamplingConv2D(8)
+    >>> x = np.random.rand(2, 7, 7, 3).astype("float32")
+    >>> plain = keras.layers.Conv2D(8, 3, padding="same")
+    >>> _ = plain(keras.layers.UpSampling2D()(x))
+    >>> _ = layer(x)
+    >>> layer.set_weights(plain.get_weights())
+    >>> bool(np.allclose(layer(x), plain(keras.layers.UpSampling2D()(x)), atol=1e-5))
+    True
+    """
+
+    def __init__(
+        self, filters, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs
+    ):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"filters must be a positive integer. Received: filters={filters!r}")
+        self.filters = int(filters)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if len(input_shape) != 4 or channels is None:
+            raise ValueError(
+                "UpSamplingConv2D takes channels-last images (batch, height, width, channels) "
+                f"with a known number of channels. Received: input_shape={tuple(input_shape)}"
+            )
+        self.kernel = self.add_weight(
+            shape=(3, 3, channels, self.filters),
+            initializer=self.kernel_initializer,
+            name="kernel",
+        )
+        self.bias = self.add_weight(
+            shape=(self.filters,), initializer=self.bias_initializer, name="bias"
+        )
+
+    def call(self, inputs):
+        kernel = ops.convert_to_tensor(self.kernel)
+        taps = ops.cast(_UPSAMPLED_TAPS, kernel.dtype)
+        # (t, s, filters, in_channels): conv_transpose's kernel layout
+        kernel = ops.einsum("ty,sx,yxio->tsoi", taps, taps, kernel)
+        outputs = ops.conv_transpose(
+            inputs, kernel, strides=2, padding="same", data_format="channels_last"
+        )
+        return outputs + ops.cast(self.bias, outputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        return (
+            batch,
+            None if height is None else 2 * height,
+            None if width is None else 2 * width,
+            self.filters,
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }

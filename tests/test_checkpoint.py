@@ -55,6 +55,7 @@ def test_checkpoints_are_pruned_and_latest_points_to_newest(tiny_images, tmp_pat
         "img_shape": [8, 8, 1],
         "seed": 0,
         "mixed_precision": False,
+        "fast_upsampling": False,
         "settings": "document",
         "dropout": 0.25,
         "label_smoothing": 0.0,

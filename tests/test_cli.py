@@ -321,20 +321,27 @@ def test_device_flag_errors_and_help(capsys):
 
 
 def test_train_dcgan_improved_settings_saves_the_weight_average(tmp_path, tiny_images):
+    """--settings improved saves the average; --fast-upsampling reaches the
+    model, and its generator.keras loads in safe mode."""
     import keras
+
+    from keras_gan.layers import UpSamplingConv2D
 
     data = tmp_path / "x.npy"
     np.save(data, tiny_images)
     out = tmp_path / "run"
     argv = ["train", "dcgan", "--epochs", "3", "--batch-size", "8", "--save-interval", "0"]
     argv += ["--latent-dim", "6", "--seed", "0", "--data", str(data), "--out", str(out)]
-    assert main([*argv, "--settings", "improved", "--quiet"]) == 0
+    assert main([*argv, "--settings", "improved", "--fast-upsampling", "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["settings"] == "improved"
+    assert summary["settings"] == "improved" and summary["fast_upsampling"] is True
     saved = keras.saving.load_model(out / "generator.keras")
+    assert sum(isinstance(layer, UpSamplingConv2D) for layer in saved.layers) == 2
     from keras_gan import DCGAN
 
-    gan = DCGAN(latent_dim=6, img_shape=(8, 8, 1), seed=0, settings="improved")
+    gan = DCGAN(
+        latent_dim=6, img_shape=(8, 8, 1), seed=0, settings="improved", fast_upsampling=True
+    )
     gan.restore_checkpoint(out / "checkpoints")
     z = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
     np.testing.assert_allclose(saved(z), gan.ema_generator(z, training=False), atol=1e-6)

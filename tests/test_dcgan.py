@@ -61,6 +61,38 @@ def test_generator_is_the_documents_network_layer_for_layer():
     assert g.input_shape == (None, 100) and g.output_shape == (None, 28, 28, 1)
 
 
+def test_fast_upsampling_is_the_same_generator_with_fewer_operations():
+    """fast_upsampling=True swaps each UpSampling2D + Conv2D pair for one
+    UpSamplingConv2D: the same initial weights and images (to float
+    rounding), and one training iteration from the same state gives the
+    same losses and, to within two Adam steps, the same weights."""
+    kw = dict(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    plain, fast = DCGAN(**kw), DCGAN(fast_upsampling=True, **kw)
+    names = [type(layer).__name__ for layer in fast.generator.layers]
+    assert names.count("UpSamplingConv2D") == 2 and "UpSampling2D" not in names
+    assert fast.get_config()["fast_upsampling"] and not plain.get_config()["fast_upsampling"]
+    for a, b in zip(plain.generator.weights, fast.generator.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    z = np.random.default_rng(0).normal(size=(5, 8)).astype("float32")
+    np.testing.assert_allclose(fast.generator(z), plain.generator(z), atol=1e-5)
+    x = np.random.default_rng(1).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    logs_plain, logs_fast = plain.train_iteration(x), fast.train_iteration(x)
+    for key in ("d_loss", "g_loss"):
+        assert logs_fast[key] == pytest.approx(logs_plain[key], rel=1e-4), key
+    moved = 0
+    for a, b, start in zip(
+        plain.generator.weights, fast.generator.weights, snapshot(DCGAN(**kw).generator)
+    ):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=2 * 2e-4 + 1e-6)
+        moved += not np.allclose(b.numpy(), start)
+    assert moved >= 10  # the iteration did train G (kernels, biases, BN)
+    mixed = DCGAN(mixed_precision=True, fast_upsampling=True, **kw)
+    up = next(
+        layer for layer in mixed.generator.layers if type(layer).__name__ == "UpSamplingConv2D"
+    )
+    assert up.compute_dtype == "bfloat16" and mixed.generate(2).dtype == np.float32
+
+
 def test_discriminator_is_the_documents_network_layer_for_layer():
     d = DCGAN(seed=0).build_discriminator()
     assert [type(layer).__name__ for layer in d.layers] == [
