@@ -39,6 +39,8 @@ CONFIGS = {
     "improved": {"settings": "improved"},
     "improved-decay": {"settings": "improved-decay"},
     "improved-r1": {"settings": "improved-r1"},
+    # the same networks and settings, G's upsampling + convolutions computed fast
+    "improved-r1+fast-upsampling": {"settings": "improved-r1", "fast_upsampling": True},
     # issue 8: D's normalisation and a learning-rate decay at the end of the run
     "improved+no-d-bn": {"settings": "improved", "d_normalization": "none"},
     "improved+d-layer-norm": {"settings": "improved", "d_normalization": "layer"},
