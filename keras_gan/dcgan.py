@@ -293,7 +293,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)
         self._generate_fn = tf.function(self._generate, reduce_retracing=True)
         self._average_fn = None if self._average is None else tf.function(self._average.update)
-        self._r1_real_step_fn = tf.function(self._r1_real_step, reduce_retracing=True)
+        self._real_step_fn = tf.function(self._real_step, reduce_retracing=True)
 
     def get_config(self):
         """Returns the constructor arguments, as a JSON-serialisable dict."""
@@ -448,20 +448,27 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         path = os.path.join(self.sample_dir, f"mnist_{epoch}.png")
         return viz.save_image_grid(self.generate(25), path, rows=5, cols=5)
 
-    def _r1_real_step(self, imgs, target):
-        # D's step on real images with the R1 penalty: what
-        # `discriminator.train_on_batch(imgs, target)` runs (its optimizer,
-        # its binary cross-entropy and accuracy), plus the penalty in the
-        # loss. Returns the loss (penalty included) and the accuracy.
+    def _real_step(self, imgs, target):
+        # D's step on real images when they are not labelled 1 or carry the
+        # R1 penalty: what `discriminator.train_on_batch(imgs, target)` runs
+        # (its optimizer and binary cross-entropy), plus the penalty in the
+        # loss, with the accuracy of the hard label: a real image counts as
+        # recognised when D says above 0.5, whatever the smoothed target
+        # (compiled accuracy compares against the target itself, so it never
+        # counts a real image right under label smoothing). Returns the loss
+        # (penalty included) and the accuracy.
         d = self.discriminator
         with tf.GradientTape() as tape:
-            prediction, penalty = r1_penalty(d, imgs, self.r1_gamma)
+            if self.r1_gamma:
+                prediction, penalty = r1_penalty(d, imgs, self.r1_gamma)
+            else:
+                prediction, penalty = d(imgs, training=True), 0.0
             loss = keras.ops.mean(keras.losses.binary_crossentropy(target, prediction))
             loss = loss + penalty
             scaled = d.optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, d.trainable_weights)
         d.optimizer.apply_gradients(zip(grads, d.trainable_weights))
-        accuracy = keras.ops.mean(keras.metrics.binary_accuracy(target, prediction))
+        accuracy = keras.ops.mean(keras.ops.cast(prediction > 0.5, "float32"))
         return {"loss": loss, "accuracy": accuracy}
 
     def train_iteration(self, imgs):
@@ -469,8 +476,10 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
 
         Trains D on `imgs` (label 1) and on generated images (label 0), then G
         through `combined` on the same noise (label 1). With `r1_gamma`, D's
-        step on `imgs` adds the R1 penalty (one compiled step with D's
-        optimizer, loss and accuracy instead of `train_on_batch`).
+        step on `imgs` adds the R1 penalty; with `r1_gamma` or
+        `label_smoothing` that step is one compiled step with D's optimizer
+        and loss instead of `train_on_batch`, whose accuracy would compare
+        D's thresholded output with the smoothed label (never equal).
 
         Args:
             imgs: float32 array `(batch, *img_shape)` in [-1, 1].
@@ -482,8 +491,8 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         valid, fake = targets(n, 1.0), targets(n, 0.0)
         noise, gen_imgs = self._sample_fn(n)
         real_target = valid if not self.label_smoothing else targets(n, 1.0 - self.label_smoothing)
-        if self.r1_gamma:
-            logs = self._r1_real_step_fn(imgs, real_target)
+        if self.r1_gamma or self.label_smoothing:
+            logs = self._real_step_fn(imgs, real_target)
             d_real = {k: float(v) for k, v in logs.items()}  # as train_on_batch returns
         else:
             d_real = self.discriminator.train_on_batch(imgs, real_target, return_dict=True)

@@ -676,6 +676,38 @@ def test_r1_penalty_is_half_gamma_times_the_squared_logit_gradient_and_different
     np.testing.assert_allclose(grad.numpy(), 3.0 * w, rtol=1e-5)
 
 
+def test_label_smoothing_step_is_train_on_batchs_and_counts_real_images_right():
+    """With smoothed real labels the classic loop trains D on real images in
+    its own compiled step: bit for bit what `train_on_batch` with the 0.9
+    target does (every weight, the loss), but `d_acc` counts a real image
+    as recognised when D says above 0.5 (`train_on_batch`'s accuracy
+    compares with 0.9 itself and never counts one)."""
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    kw = dict(latent_dim=8, img_shape=(8, 8, 1), seed=0, settings="improved")
+    gan, twin = DCGAN(**kw), DCGAN(**kw)
+    assert gan.label_smoothing == 0.1 and gan.r1_gamma == 0.0
+    logs = gan.train_iteration(x)
+    # the same iteration with train_on_batch for D's real step, as before
+    noise, gen_imgs = twin._sample_fn(16)
+    smoothed = np.full((16, 1), 0.9, "float32")
+    real = twin.discriminator.train_on_batch(x, smoothed, return_dict=True)
+    fake = twin.discriminator.train_on_batch(
+        gen_imgs, np.zeros((16, 1), "float32"), return_dict=True
+    )
+    g = twin.combined.train_on_batch(noise, np.ones((16, 1), "float32"), return_dict=True)
+    assert real["accuracy"] == 0.0  # what d_acc's real half used to be
+    for model in ("discriminator", "generator"):
+        for a, b in zip(getattr(gan, model).weights, getattr(twin, model).weights, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{model} {a.path}")
+    assert logs["d_loss"] == pytest.approx(0.5 * (real["loss"] + fake["loss"]), abs=1e-6)
+    assert logs["g_loss"] == pytest.approx(g["loss"], abs=1e-6)
+    # d_acc's real half is D's hard decisions on the real batch
+    probe = DCGAN(**kw)
+    before = probe.discriminator(x, training=True).numpy()  # same weights, same dropout-free D
+    assert logs["d_acc"] == pytest.approx(0.5 * (np.mean(before > 0.5) + fake["accuracy"]))
+    assert logs["d_acc"] > 0.5 * fake["accuracy"]
+
+
 def test_r1_gamma_changes_ds_update_and_reports_the_penalty():
     """From the same state, an iteration with `r1_gamma` moves D's weights
     differently from one without it (the penalty is in D's real step), and
