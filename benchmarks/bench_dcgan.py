@@ -70,38 +70,22 @@ def mixed_variants(x, batch, iterations):
     return variants
 
 
-def fast_upsampling_variants(x, batch, iterations):
-    """The classic loop and the fused step with DCGAN(fast_upsampling=True)."""
-    gan = DCGAN(seed=0, fast_upsampling=True)
+def keras_variants(gan, x, batch, iterations, spes=(1, 8), tag=""):
+    """Returns name -> callable running `iterations` iterations: the classic
+    loop, then the fused step with XLA off and on at each of `spes` steps
+    per call; `tag` names the DCGAN's options in the rows."""
     rng = np.random.default_rng(0)
 
     def classic():
         for _ in range(iterations):
             gan.train_iteration(x[rng.integers(0, len(x), batch)])
 
-    variants = {"keras classic loop, fast upsampling": classic}
+    variants = {f"keras classic loop{tag or ' (train_on_batch)'}": classic}
     dataset = make_dataset(x, batch, seed=0).repeat()
     for jit in (False, True):
-        name = f"keras fused fit, fast upsampling, XLA {'on' if jit else 'off'}, spe 8"
-        variants[name] = fused_variant(gan, dataset, iterations, jit, 8)
-    return variants
-
-
-def keras_variants(gan, x, batch, iterations):
-    """Returns name -> callable running `iterations` iterations."""
-    rng = np.random.default_rng(0)
-
-    def classic():
-        for _ in range(iterations):
-            gan.train_iteration(x[rng.integers(0, len(x), batch)])
-
-    variants = {"keras classic loop (train_on_batch)": classic}
-    dataset = make_dataset(x, batch, seed=0).repeat()
-    for jit in (False, True):
-        for spe in (1, 8):
-            variants[f"keras fused fit, XLA {'on' if jit else 'off'}, spe {spe}"] = fused_variant(
-                gan, dataset, iterations, jit, spe
-            )
+        for spe in spes:
+            name = f"keras fused fit{tag}, XLA {'on' if jit else 'off'}, spe {spe}"
+            variants[name] = fused_variant(gan, dataset, iterations, jit, spe)
     return variants
 
 
@@ -220,7 +204,8 @@ def main():
     x = prepare_images(x_train[:20000], (28, 28, 1))
     gan = DCGAN(seed=0)
     variants = keras_variants(gan, x, b, n)
-    variants.update(fast_upsampling_variants(x, b, n))
+    fast = DCGAN(seed=0, fast_upsampling=True)
+    variants.update(keras_variants(fast, x, b, n, spes=(8,), tag=", fast upsampling"))
     if not args.no_mixed:
         variants.update(mixed_variants(x, b, n))
     if not args.no_torch:
