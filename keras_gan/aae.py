@@ -230,8 +230,9 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         ValueError: for a non-positive `latent_dim`, `img_size` or
             `channels`, a negative `seed`, a negative or non-finite loss
             weight, an `lr_decay_fraction` outside [0, 1], an unknown
-            `settings` name, an `ema_decay` outside [0, 1), or an
-            `ema_decay` under a multi-replica strategy.
+            `settings` name, an `ema_decay` outside [0, 1), an
+            `ema_decay` under a multi-replica strategy, or a
+            `mixed_precision` that is not a bool.
 
     Example:
 
@@ -290,7 +291,7 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         # (the one given, or the enclosing one), so fit() can run under it.
         self.strategy = strategy or tf.distribute.get_strategy()
         check_average_strategy(self.ema_decay, self.strategy, "the encoder and decoder")
-        self.mixed_precision = bool(mixed_precision)
+        self.mixed_precision = data_lib.check_bool("mixed_precision", mixed_precision)
         with strategy_scope(self.strategy, "AAE"), precision_policy(self.mixed_precision):
             self._build()
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)

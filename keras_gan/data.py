@@ -156,6 +156,19 @@ def check_unit(name, value, upper):
     return float(value)
 
 
+def check_bool(name, value):
+    """Returns `value` as a bool if it is `True` or `False` (Python or numpy).
+
+    A string such as `"False"` or a number would otherwise pass as truthy.
+
+    Raises:
+        ValueError: naming `name` and the value received.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False. Received: {name}={value!r}")
+    return bool(value)
+
+
 def check_choice(name, value, choices):
     """Returns `value` if it is one of `choices` (names, or a dict's keys).
 

@@ -172,7 +172,8 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
     Raises:
         ValueError: for a non-positive `latent_dim`, an `img_shape` that is
             not three positive integers with height and width multiples of
-            4, an unknown `settings` name or an out-of-range setting.
+            4, an unknown `settings` name, an out-of-range setting, or a
+            `mixed_precision` / `fast_upsampling` that is not a bool.
 
     Example:
 
@@ -251,8 +252,8 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         # (the one given, or the enclosing one), so fit() can run under it.
         self.strategy = strategy or tf.distribute.get_strategy()
         check_average_strategy(self.ema_decay, self.strategy, "the generator")
-        self.mixed_precision = bool(mixed_precision)
-        self.fast_upsampling = bool(fast_upsampling)
+        self.mixed_precision = data_lib.check_bool("mixed_precision", mixed_precision)
+        self.fast_upsampling = data_lib.check_bool("fast_upsampling", fast_upsampling)
         with strategy_scope(self.strategy, "DCGAN"), precision_policy(self.mixed_precision):
             self.seed_generator = keras.random.SeedGenerator(seed)
             self.discriminator = self.build_discriminator()

@@ -368,6 +368,7 @@ def test_bad_inputs_name_what_was_received(small_aae, call, match):
         ({"reconstruction_weight": float("nan")}, r"Received: reconstruction_weight=nan"),
         ({"settings": "fast"}, r"one of 'document', 'improved'. Received: settings='fast'"),
         ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\). Received: ema_decay=1.0"),
+        ({"mixed_precision": "no"}, r"True or False. Received: mixed_precision='no'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):

@@ -68,6 +68,14 @@ CASES = {
     "latent_dim 0": (lambda g, x, t, r: DCGAN(latent_dim=0), r"Received: latent_dim=0"),
     "img_shape not /4": (lambda g, x, t, r: DCGAN(img_shape=(30, 30, 1)), r"\(30, 30, 1\)"),
     "img_shape 2-D": (lambda g, x, t, r: DCGAN(img_shape=(28, 28)), r"img_shape=\(28, 28\)"),
+    "fast_upsampling a string": (
+        lambda g, x, t, r: DCGAN(fast_upsampling="False"),
+        r"fast_upsampling must be True or False. Received: fast_upsampling='False'",
+    ),
+    "mixed_precision a number": (
+        lambda g, x, t, r: DCGAN(mixed_precision=1),
+        r"mixed_precision must be True or False. Received: mixed_precision=1",
+    ),
     "wrong image shape": (
         lambda g, x, t, r: g.train(1, 4, x_train=np.zeros((9, 28, 28), "uint8"), verbose=0),
         r"Received: shape \(9, 28, 28, 1\)",
