@@ -1,11 +1,12 @@
 """keras_gan's own layers, serializable: the 50-line GAN's discriminator
 preprocessing and the DCGAN generator's `UpSamplingConv2D`.
 
-The document picks what its discriminator sees by commenting lines in and
-out; here each choice is a layer placed first inside the discriminator, so a
-saved `.keras` discriminator carries its preprocessing and loads anywhere
-`keras_gan` is importable. Every layer works row by row: one row is one
-minibatch of `m` values that the discriminator reads as ONE example.
+The 50-line document picks what its discriminator sees by commenting lines
+in and out; here each choice is a layer placed first inside the
+discriminator, so a saved `.keras` discriminator carries its preprocessing
+and loads anywhere `keras_gan` is importable. Every preprocessing layer works
+row by row: one row is one minibatch of `m` values that the discriminator
+reads as ONE example.
 
 | name          | layer                     | output per row of `m` values |
 | ------------- | ------------------------- | ---------------------------- |
@@ -13,6 +14,10 @@ minibatch of `m` values that the discriminator reads as ONE example.
 | `"diffs"`     | `MeanDiffs(exponent=1)`   | the values, then `x - mean`  |
 | `"variances"` | `MeanDiffs(exponent=2)`   | the values, then `(x - mean)**2` |
 | `"moments"`   | `Moments()`               | mean, std, skew, excess kurtosis |
+
+`UpSamplingConv2D` is what `DCGAN(fast_upsampling=True)` puts in its
+generator: `UpSampling2D()` + `Conv2D(f, 3, padding="same")` as one layer
+with the same weights, computed with fewer multiply-adds.
 """
 
 import keras
