@@ -1027,6 +1027,12 @@ def make_dataset(x, batch_size, seed=None, repeat=False, shuffle=True):
 
     Batches have exactly `batch_size` rows (the remainder of each pass is
     dropped, so every step sees the same shapes and no retrace happens).
+    Two batches are prefetched, with tf.data's autotuning off: its
+    background thread sleeps in periods that double from 10 ms (up to a
+    minute), and destroying the iterator at the end of `fit()` waited for
+    the current period to end, up to as long again as the training took
+    (measured: 100 AAE batches trained in 1.5 s, `fit()` returned after
+    2.55 s). Slicing and batching an in-memory array needs no tuning.
 
     Args:
         x: NumPy array of samples, first axis the examples.
@@ -1052,7 +1058,9 @@ def make_dataset(x, batch_size, seed=None, repeat=False, shuffle=True):
     ds = ds.batch(batch_size, drop_remainder=True)
     if repeat:
         ds = ds.repeat()
-    return ds.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)
 
 
 def build_optimizers(model):

@@ -122,6 +122,16 @@ def test_make_dataset_shapes_and_errors():
         make_dataset(x, 11)
 
 
+def test_make_dataset_runs_without_the_autotuner():
+    """tf.data's autotuning thread sleeps in doubling periods and ending an
+    iterator waited for the current one (fit() returned seconds after its
+    last batch); make_dataset turns it off, also through the skip() that
+    resuming adds."""
+    x = np.zeros((10, 3), "float32")
+    for ds in (make_dataset(x, 2, seed=0), make_dataset(x, 2, repeat=True).skip(3)):
+        assert ds.options().autotune.enabled is False
+
+
 def test_make_dataset_order():
     x = np.arange(10, dtype="float32")[:, None]
     passes = list(make_dataset(x, 5, seed=0, repeat=True).take(4))
