@@ -414,18 +414,24 @@ def test_label_smoothing_is_the_real_target_of_ds_step_only(tiny_images, monkeyp
     plain = float(model.adversarial_loss(p, True))
     expected = float(keras.losses.binary_crossentropy(np.full((8, 1), 0.8), p).numpy().mean())
     assert smoothed == pytest.approx(expected, rel=1e-5) and smoothed != pytest.approx(plain)
-    # the classic iteration trains D on real images against 0.8, fakes against 0
+    # the classic iteration trains D on real images against 0.8 (in its own
+    # step, for the accuracy), fakes against 0, G through combined against 1
     seen = []
-    train_on_batch = keras.Model.train_on_batch
+    train_on_batch, real_step = keras.Model.train_on_batch, gan._real_step_fn
 
     def spy(self, a, y, **kwargs):
         seen.append((self.name, np.unique(y).tolist()))
         return train_on_batch(self, a, y, **kwargs)
 
+    def spy_real(imgs, target):
+        seen.append(("real step", np.unique(target).tolist()))
+        return real_step(imgs, target)
+
     monkeypatch.setattr(keras.Model, "train_on_batch", spy)
+    monkeypatch.setattr(gan, "_real_step_fn", spy_real)
     gan.train_iteration(x)
     assert seen == [
-        ("discriminator", [pytest.approx(0.8)]),
+        ("real step", [pytest.approx(0.8)]),
         ("discriminator", [0.0]),
         ("combined", [1.0]),
     ]
