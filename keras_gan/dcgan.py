@@ -460,10 +460,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
         # (penalty included) and the accuracy.
         d = self.discriminator
         with tf.GradientTape() as tape:
-            if self.r1_gamma:
-                prediction, penalty = r1_penalty(d, imgs, self.r1_gamma)
-            else:
-                prediction, penalty = d(imgs, training=True), 0.0
+            prediction, penalty = r1_penalty(d, imgs, self.r1_gamma)
             loss = keras.ops.mean(keras.losses.binary_crossentropy(target, prediction))
             loss = loss + penalty
             scaled = d.optimizer.scale_loss(loss)

@@ -639,7 +639,8 @@ def r1_penalty(discriminator, real, gamma):
         discriminator: Keras model, samples -> probability of real, shape
             `(n, 1)`; called in training mode.
         real: Float tensor of real samples, batch first.
-        gamma: Non-negative float, the penalty's weight.
+        gamma: Non-negative float, the penalty's weight; `0` skips the
+            gradient and returns a penalty of `0.0`.
 
     Returns:
         `(prediction, penalty)`: D's output on `real` and the scalar penalty.
@@ -654,6 +655,8 @@ def r1_penalty(discriminator, real, gamma):
     25.0
     """
     real = tf.convert_to_tensor(real)
+    if not gamma:
+        return discriminator(real, training=True), 0.0
     with tf.GradientTape() as tape:
         tape.watch(real)
         prediction = discriminator(real, training=True)

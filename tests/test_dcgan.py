@@ -680,6 +680,9 @@ def test_r1_penalty_is_half_gamma_times_the_squared_logit_gradient_and_different
     np.testing.assert_allclose(prediction.numpy(), d(x).numpy(), rtol=1e-6)
     grad = tape.gradient(penalty, d.layers[0].kernel)
     np.testing.assert_allclose(grad.numpy(), 3.0 * w, rtol=1e-5)
+    prediction, penalty = r1_penalty(d, x, gamma=0.0)  # no penalty, D's output
+    assert penalty == 0.0
+    np.testing.assert_allclose(prediction.numpy(), d(x).numpy(), rtol=1e-6)
 
 
 def test_label_smoothing_step_is_train_on_batchs_and_counts_real_images_right():
