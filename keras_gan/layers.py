@@ -24,6 +24,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_gan.data import check_int
+
 PREPROCESS_CHOICES = ("raw", "diffs", "variances", "moments")
 
 
@@ -210,9 +212,7 @@ class UpSamplingConv2D(keras.layers.Layer):
         self, filters, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs
     ):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise ValueError(f"filters must be a positive integer. Received: filters={filters!r}")
-        self.filters = int(filters)
+        self.filters = check_int("filters", filters)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.input_spec = keras.layers.InputSpec(ndim=4)
