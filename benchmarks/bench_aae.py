@@ -7,15 +7,15 @@ document's loop body verbatim in substance (numpy noise, the generator step,
 then the discriminator step on prior samples against the detached codes),
 minus its per-batch print and DataLoader (torchvision is not installed; the
 images are already tensors). The classic rows run `AAE.train()` (one
-compiled call per batch: the combined model's train step, then D's) with
-XLA off and on; "two train_on_batch calls" is the same iteration run as two
-Keras `train_on_batch` calls (what `train_iteration` did before), for
-comparison. The fused rows run `AAE.adversarial_model`'s train_step through
-Keras's fit() (XLA off/on, 1 or 10 steps per compiled call), built and
-compiled once; the bfloat16 rows use `AAE(mixed_precision=True)`. The
-classic rows time the loop without the BatchNorm statistics pass `train()`
-ends with (a one-off per call, timed on its own at the end). torch is only
-needed here, not by keras_gan.
+compiled call per batch: the combined model's train step, then D's on the
+codes it computed) with XLA off and on; "two train_on_batch calls" is the
+iteration run as two Keras `train_on_batch` calls, for comparison (D's codes
+then come from one more encoder call). The fused rows run
+`AAE.adversarial_model`'s train_step through Keras's fit() (XLA off/on, 1 or
+10 steps per compiled call), built and compiled once; the bfloat16 rows use
+`AAE(mixed_precision=True)`. The classic rows time the loop without the
+BatchNorm statistics pass `train()` ends with (a one-off per call, timed on
+its own at the end). torch is only needed here, not by keras_gan.
 
 On a machine other jobs keep busy, pass `--torch-threads 1`: torch's
 default (one thread per core) then spin-waits on OpenMP barriers.
@@ -179,7 +179,10 @@ def main():
         )
 
     def two_train_on_batch():
-        """The same iteration as two train_on_batch calls (+ one tf.function)."""
+        """The iteration as two train_on_batch calls (+ one tf.function).
+
+        train_on_batch cannot hand the combined step's codes to D's step,
+        so D's codes come from one more (inference-mode) encoder call."""
         aae = AAE(seed=0)
         order_rng = np.random.default_rng(0)
 
@@ -194,7 +197,7 @@ def main():
                     imgs, {"reconstruction": imgs, "validity": valid}, return_dict=True
                 )
                 d = aae.discriminator.train_on_batch(
-                    aae._d_batch_fn(imgs), d_labels, return_dict=True
+                    aae._d_batch_fn(aae._encode_fn(imgs)), d_labels, return_dict=True
                 )
                 float(g["loss"]), float(d["loss"])  # as train() reads the logs
 

@@ -85,11 +85,11 @@ class AAEAdversarial(AdversarialModel):
 
     The generator side (encoder and decoder) goes first, minimising
     `reconstruction_weight` · L1 + `adversarial_weight` · BCE(D(codes), 1)
-    with D frozen; then D learns prior samples (label 1) against the codes
-    of the same batch from the just-updated encoder in inference mode
-    (label 0), each half weighted 0.5 — the classic loop's iteration.
-    The AAE's weight averages (`ema_decay`), if any, follow the encoder and
-    decoder after their update.
+    with D frozen; then D learns prior samples (label 1) against the very
+    codes that step computed (label 0, gradients stopped: the document's
+    `encoded_imgs.detach()`), each half weighted 0.5 — the classic loop's
+    iteration. The AAE's weight averages (`ema_decay`), if any, follow the
+    encoder and decoder after their update.
     """
 
     generator_first = True
@@ -114,6 +114,7 @@ class AAEAdversarial(AdversarialModel):
 
     def generator_loss(self, real, state):
         codes = self.encoder(real, training=True)
+        state["codes"] = ops.stop_gradient(codes)  # D's negatives, reused
         reconstruction = self.generator(codes, training=True)
         validity = self.discriminate(codes, training=True)
         return self.reconstruction_weight * self._l1(
@@ -125,8 +126,7 @@ class AAEAdversarial(AdversarialModel):
             average.update()
 
     def begin_iteration(self, real):
-        prior = self.sample_latent(tf.shape(real)[0])
-        return {"prior": prior, "codes": self.encoder(real, training=False)}
+        return {"prior": self.sample_latent(tf.shape(real)[0])}
 
     def discriminator_updates(self, real, state):
         return [[(state["prior"], True, 0.5), (state["codes"], False, 0.5)]]
@@ -139,7 +139,10 @@ class AAECombined(CombinedModel):
     "validity": D(z)}` with D called frozen. Its trainable weights are the
     encoder's and the decoder's only (`trained_networks`), so compiling it
     with the two losses and their weights gives the document's generator
-    step in one `train_on_batch`.
+    step in one `train_on_batch`. `last_codes` holds the codes `z` of the
+    latest call: inside one compiled iteration (`AAE.train_iteration`) the
+    discriminator step that follows reuses them, as the document's
+    `encoded_imgs.detach()`.
 
     Args:
         encoder: Keras model, images -> latent codes.
@@ -152,6 +155,7 @@ class AAECombined(CombinedModel):
         super().__init__(encoder, discriminator, **kwargs)
         self.encoder = encoder
         self.decoder = decoder
+        self.last_codes = None
 
     @property
     def trained_networks(self):
@@ -159,6 +163,7 @@ class AAECombined(CombinedModel):
 
     def call(self, x, training=None):
         z = self.encoder(x, training=training)
+        self.last_codes = z  # a tensor of the graph being traced
         return {
             "reconstruction": self.decoder(z, training=training),
             "validity": self.discriminate(z, training=training),
@@ -472,14 +477,12 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
     def _decode(self, z):
         return self.sampling_decoder(z, training=False)
 
-    def _d_batch(self, imgs):
-        # The discriminator's batch in one compiled call: prior samples
-        # (label 1) on top of the codes of `imgs` (label 0). The codes come
-        # from the encoder just updated, in inference mode: a second
-        # training-mode call would update its BatchNorm statistics twice.
-        n = ops.shape(imgs)[0]
+    def _d_batch(self, codes):
+        # The discriminator's batch: prior samples (label 1) on top of
+        # `codes` (label 0), in one compiled call.
+        n = ops.shape(codes)[0]
         prior = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
-        return ops.concatenate([prior, self.encoder(imgs, training=False)], axis=0)
+        return ops.concatenate([prior, codes], axis=0)
 
     def _labels(self, n):
         # (G labels, D labels) for a batch of n: with `_d_batch_fn`, the
@@ -596,9 +599,9 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         weights, through the networks in training mode as a training step
         runs them (`keras_gan.engine.update_batch_norm_statistics`).
         `train()` and `fit()` do this at their end unless told not to. No
-        weight changes; a later `train()` call continues from the new
-        statistics (the discriminator's step reads the encoder's codes in
-        inference mode), so it is not bit-for-bit one longer run.
+        weight changes, and no later training step reads the statistics
+        (every step runs the networks in training mode), so a later
+        `train()` call trains the same weights as one longer run.
         With `ema_decay`, the averaged networks' statistics are set too,
         each from its own weights.
 
@@ -684,12 +687,15 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
                 metric.reset_state()
             valid = ops.ones((n, 1), "float32")
             g = self.combined.train_step((imgs, {"reconstruction": imgs, "validity": valid}))
+            # the codes the step just trained on (pre-update encoder,
+            # training mode, its noise), as the document's D step reuses them
+            codes = ops.stop_gradient(self.combined.last_codes)
             for average in self._averages:
                 average.update()
             for metric in self.discriminator.metrics:
                 metric.reset_state()
             d_labels = ops.concatenate([valid, ops.zeros((n, 1), "float32")], axis=0)
-            d = self.discriminator.train_step((self._d_batch(imgs), d_labels))
+            d = self.discriminator.train_step((self._d_batch(codes), d_labels))
             logs = [d["loss"], d["accuracy"], g["loss"]]
             logs += [g["reconstruction_loss"], g["validity_loss"]]
             return ops.stack([ops.cast(v, "float32") for v in logs])
@@ -719,12 +725,13 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
 
         The generator step (encoder and decoder through `combined`, D
         frozen), then the discriminator step on prior samples (label 1)
-        against the codes of `imgs` (label 0): the two models' own
+        against the codes that step computed (label 0; the pre-update
+        encoder in training mode, its noise, gradients stopped: the
+        document's `encoded_imgs.detach()`): the two models' own
         `train_step`s (losses, loss weights, metrics, optimizers), each
-        after resetting its metrics, as two `train_on_batch` calls run them,
-        but in one compiled call (the same numbers as those two calls
-        without XLA; with XLA the noise comes from XLA's generator, the same
-        distribution but other draws).
+        after resetting its metrics, as `train_on_batch` runs them, in one
+        compiled call (with XLA the noise comes from XLA's generator, the
+        same distribution but other draws).
 
         Args:
             imgs: float32 array `(batch, img_size, img_size, channels)` in

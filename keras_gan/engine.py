@@ -508,7 +508,10 @@ class AdversarialModel(keras.Model):
         optimizer.apply_gradients(zip(grads, weights))
 
     # True for families whose iteration updates the generator side first
-    # (the AAE); the state from `begin_iteration` is then drawn before it.
+    # (the AAE). Its `generator_loss` then receives an empty dict as
+    # `state` and may record tensors in it (the AAE's codes) for the
+    # discriminator phase, whose `begin_iteration` state is merged over it.
+    # Not with `loop_unroll`: a while-loop body cannot hand tensors out.
     generator_first = False
 
     def train_step(self, data):
@@ -518,8 +521,9 @@ class AdversarialModel(keras.Model):
         # one a single device would make on the global batch.
         scale = 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
         if self.generator_first:
-            g_loss = self._generator_phase(real, None, scale)
-            d_loss, _ = self._discriminator_phase(real, scale)
+            state = {}
+            g_loss = self._generator_phase(real, state, scale)
+            d_loss, _ = self._discriminator_phase(real, scale, state)
         else:
             d_loss, state = self._discriminator_phase(real, scale)
             g_loss = self._generator_phase(real, state, scale)
@@ -567,9 +571,9 @@ class AdversarialModel(keras.Model):
     def _looped(self):
         return self.loop_unroll is not None and self.distribute_strategy.num_replicas_in_sync == 1
 
-    def _discriminator_update(self, real, scale):
+    def _discriminator_update(self, real, scale, carried=None):
         # one begin_iteration and the D updates it describes; their losses
-        state = self.begin_iteration(real)
+        state = {**(carried or {}), **self.begin_iteration(real)}
         losses = []
         for terms in self.discriminator_updates(real, state):
             with tf.GradientTape() as tape:
@@ -584,18 +588,18 @@ class AdversarialModel(keras.Model):
             losses.append(loss)
         return losses, state
 
-    def _discriminator_phase(self, real, scale):
+    def _discriminator_phase(self, real, scale, carried=None):
         if self._looped():
 
             def update(total):
-                losses, _ = self._discriminator_update(real, scale)
+                losses, _ = self._discriminator_update(real, scale, carried)
                 return total + tf.add_n(losses) / len(losses)
 
             total = repeat(update, self.d_steps, self.loop_unroll, tf.constant(0.0))
             return total / self.d_steps, None
         state, d_losses = None, []
         for _ in range(self.d_steps):
-            losses, state = self._discriminator_update(real, scale)
+            losses, state = self._discriminator_update(real, scale, carried)
             d_losses.extend(losses)
         return tf.add_n(d_losses) / len(d_losses), state
 
@@ -773,9 +777,7 @@ def update_batch_norm_statistics(networks, forward, batches):
     variance to the average of the batch statistics ("precise BatchNorm",
     as `torch.optim.swa_utils.update_bn`). No weight changes and every
     other variable (seed generator states) is put back afterwards. Training
-    mode never reads these statistics, so only inference-mode outputs change
-    (and training steps that use them, as the AAE's discriminator step reads
-    the encoder's codes in inference mode).
+    mode never reads these statistics, so only inference-mode outputs change.
 
     Args:
         networks: Keras models whose BatchNormalization layers are updated.
