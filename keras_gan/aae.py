@@ -100,10 +100,12 @@ class AAEAdversarial(AdversarialModel):
             aae.discriminator,
             latent_dim=aae.latent_dim,
             seed_generator=aae.seed_generator,
+            d_optimizer=aae.discriminator.optimizer,
+            g_optimizer=aae.combined.optimizer,
             **kwargs,
         )
         self.encoder = aae.encoder
-        self.averages = aae._averages
+        self.weight_averages = aae._averages
         self.reconstruction_weight = aae.reconstruction_weight
         self.adversarial_weight = aae.adversarial_weight
         self._l1 = keras.losses.MeanAbsoluteError()
@@ -122,7 +124,7 @@ class AAEAdversarial(AdversarialModel):
         ) + self.adversarial_weight * self.adversarial_loss(validity, True)
 
     def after_generator_update(self):
-        for average in self.averages:
+        for average in self.weight_averages:
             average.update()
 
     def begin_iteration(self, real):

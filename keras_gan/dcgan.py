@@ -82,6 +82,7 @@ class DCGANAdversarial(AdversarialModel):
     def __init__(self, *args, average=None, r1_gamma=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.average = average
+        self.weight_averages = [] if average is None else [average]
         self.r1_gamma = float(r1_gamma)
 
     def discriminator_term(self, inputs, is_real):
@@ -289,6 +290,8 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
                 real_label=1.0 - self.label_smoothing,
                 average=self._average,
                 r1_gamma=self.r1_gamma,
+                d_optimizer=self.discriminator.optimizer,
+                g_optimizer=self.combined.optimizer,
                 name="dcgan",
             )
         self._sample_fn = tf.function(self._sample, reduce_retracing=True)

@@ -21,6 +21,7 @@ The engine knows no model family: families pass networks and step functions.
 import contextlib
 import json
 import math
+import os
 
 import keras
 import numpy as np
@@ -382,6 +383,9 @@ class AdversarialModel(keras.Model):
         real_label: Float, the target of real samples in the discriminator's
             updates (`0.9` is one-sided label smoothing); the generator's
             target stays `1`. Defaults to `1.0`.
+        d_optimizer: Optional optimizer of the discriminator, so that
+            `load_weights()` works before `compile()`; `compile()` sets it.
+        g_optimizer: Optional optimizer of the generator side, likewise.
         **kwargs: Passed to `keras.Model`.
     """
 
@@ -394,9 +398,13 @@ class AdversarialModel(keras.Model):
         d_steps=1,
         g_steps=1,
         real_label=1.0,
+        d_optimizer=None,
+        g_optimizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -489,6 +497,11 @@ class AdversarialModel(keras.Model):
                     "steps_per_execution=1 and jit_compile=False (or 'auto')."
                 )
             kwargs["jit_compile"] = False
+        # no optimizer of its own: Keras's default (RMSprop) would be built
+        # over every network's weights by callbacks such as BackupAndRestore
+        # and saved in every weights file, and would take a
+        # LearningRateScheduler's rates without effect
+        kwargs.setdefault("optimizer", None)
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
@@ -496,6 +509,76 @@ class AdversarialModel(keras.Model):
     @property
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker]
+
+    # WeightAverage objects the iteration updates (set by families that keep
+    # one); their networks are saved with the model's own state
+    weight_averages = ()
+
+    def state_variables(self):
+        """The training state that Keras's weights files would otherwise miss.
+
+        `save_weights()` (and so `ModelCheckpoint(save_weights_only=True)`
+        and `BackupAndRestore`) stores the networks' weights and BatchNorm
+        statistics and both optimizers, but no noise state and nothing
+        outside the tracked networks. This model stores these as its own
+        variables: its seed generator's state, every other seed state of its
+        networks (dropout, the AAE's reparameterization) and the variables of
+        its `weight_averages`' networks, so a restored run draws the noise an
+        uninterrupted one would.
+
+        Returns:
+            A list of variables, in a fixed order.
+        """
+        found, seen = [], set()
+
+        def add(variables):
+            for v in variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    found.append(v)
+
+        add([self.seed_generator.state])
+        for net in (*self.generator_networks, self.discriminator):
+            weights = {id(w) for w in net.weights}
+            add(v for v in net.variables if id(v) not in weights)
+        for average in self.weight_averages:
+            add(average.average.variables)
+        return found
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads a weights file `save_weights()` wrote (`.weights.h5`).
+
+        As `keras.Model.load_weights`, but the optimizers are built first so
+        that their slots are loaded too (and `state_variables()`).
+
+        Raises:
+            ValueError: if the model has no optimizers yet (pass them to the
+                constructor or `compile()` first), or for a file saved by a
+                differently configured model.
+        """
+        if self.d_optimizer is None or self.g_optimizer is None:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} has no optimizers to load into: "
+                "pass d_optimizer / g_optimizer to its constructor or call compile() first."
+            )
+        build_optimizers(self)
+        return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def save_own_variables(self, store):
+        for i, v in enumerate(self.state_variables()):
+            store[str(i)] = v
+
+    def load_own_variables(self, store):
+        variables = self.state_variables()
+        if len(store.keys()) != len(variables):
+            raise ValueError(
+                f"The weights file holds {len(store.keys())} state variables for the "
+                f"adversarial model {self.name!r}, which has {len(variables)} (noise "
+                "states and weight averages): it was saved by a differently configured "
+                "model. Load it into a model built with the same arguments."
+            )
+        for i, v in enumerate(variables):
+            v.assign(store[str(i)])
 
     @property
     def generator_weights(self):
@@ -1191,8 +1274,11 @@ def fit_adversarial(
     initial_epoch, previous = 0, {}
     if resume:
         initial_epoch, previous = restore_epoch_checkpoint(family, checkpoint_dir, "fit()")
+    # Keras's BackupAndRestore restores the weights and the epoch inside
+    # fit(); the batches must start at that epoch too
+    first_epoch = max([initial_epoch, *(_backed_up_epoch(c) for c in callbacks or [])])
     dataset = make_dataset(x, batch_size, seed=family.seed, repeat=True, shuffle=shuffle)
-    dataset = dataset.skip(initial_epoch * steps)
+    dataset = dataset.skip(first_epoch * steps)
     build_optimizers(model)
     callbacks = [_StopOnDivergence(), *(callbacks or [])]
     saver = None
@@ -1212,10 +1298,23 @@ def fit_adversarial(
     )
     if saver is not None and epochs > initial_epoch and saver.last_saved != epochs:
         saver.save(epochs)
-    for name, values in previous.items():
-        history.history[name] = list(values) + history.history.get(name, [])
-    history.epoch = list(range(len(next(iter(history.history.values()), []))))
+    if previous:
+        for name, values in previous.items():
+            history.history[name] = list(values) + history.history.get(name, [])
+        history.epoch = list(range(len(next(iter(history.history.values()), []))))
     return history
+
+
+def _backed_up_epoch(callback):
+    # the epoch a keras.callbacks.BackupAndRestore will resume fit() at: the
+    # one its backup's training_metadata.json holds (0 without a backup)
+    if not isinstance(callback, keras.callbacks.BackupAndRestore):
+        return 0
+    path = os.path.join(callback.backup_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
 
 
 def targets(batch_size, value):

@@ -112,6 +112,91 @@ def test_fit_with_stock_callbacks_and_steps_per_execution(tiny_images, tmp_path)
     assert header[:3] == ["epoch", "d_loss", "g_loss"] and len(rows) == 4
 
 
+def test_fit_with_model_checkpoint_tensorboard_and_early_stopping(tiny_images, tmp_path):
+    """ModelCheckpoint's weights files load into a new model with every
+    variable (networks, both optimizers, noise states); TensorBoard writes
+    its event file; EarlyStopping ends the run."""
+    gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    hist = gan.fit(
+        tiny_images,
+        epochs=5,
+        batch_size=16,
+        verbose=0,
+        jit_compile=False,
+        callbacks=[
+            keras.callbacks.ModelCheckpoint(
+                str(tmp_path / "ck_{epoch}.weights.h5"), save_weights_only=True
+            ),
+            keras.callbacks.TensorBoard(str(tmp_path / "tb")),
+            # no improvement is ever this large: stops after patience + 1 epochs
+            keras.callbacks.EarlyStopping(monitor="g_loss", mode="min", min_delta=100, patience=1),
+        ],
+    )
+    assert hist.epoch == [0, 1] and len(hist.history["g_loss"]) == 2
+    assert sorted(p.name for p in tmp_path.glob("ck_*")) == ["ck_1.weights.h5", "ck_2.weights.h5"]
+    events = list((tmp_path / "tb" / "train").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 100
+
+    other = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=5)
+    other.adversarial_model.load_weights(tmp_path / "ck_2.weights.h5")
+    mine, theirs = gan.adversarial_model, other.adversarial_model
+    assert mine.optimizer is None  # no unused default optimizer saved with the weights
+    for a, b in zip(
+        state_variables(gan, mine) + mine.state_variables(),
+        state_variables(other, theirs) + theirs.state_variables(),
+    ):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    # a file from a differently configured model is refused, saying why
+    averaged = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, ema_decay=0.9)
+    with pytest.raises(ValueError, match="differently configured"):
+        averaged.adversarial_model.load_weights(tmp_path / "ck_2.weights.h5")
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("family", ["dcgan", "aae"])
+def test_backup_and_restore_resumes_fit_as_an_uninterrupted_run(tiny_images, tmp_path, family):
+    """fit() killed after epoch 2 of 4 under keras.callbacks.BackupAndRestore
+    and run again by a new object ends bit for bit where an uninterrupted
+    run does: weights, weight averages, optimizers, noise states, and the
+    batches (the data resume at the restored epoch)."""
+    from keras_gan import AAE
+
+    def make():
+        if family == "dcgan":
+            return DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0, ema_decay=0.9)
+        return AAE(latent_dim=3, img_size=8, seed=0, settings="improved")
+
+    def every_variable(obj):
+        m = obj.adversarial_model
+        nets = (*m.generator_networks, m.discriminator)
+        return (
+            [w for net in nets for w in net.weights]
+            + list(m.d_optimizer.variables)
+            + list(m.g_optimizer.variables)
+            + m.state_variables()
+        )
+
+    args = {"epochs": 4, "batch_size": 16, "verbose": 0, "jit_compile": False}
+    straight = make()
+    expected = straight.fit(tiny_images, **args)
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        make().fit(
+            tiny_images, callbacks=[keras.callbacks.BackupAndRestore(backup), _Interrupt()], **args
+        )
+    resumed = make()
+    history = resumed.fit(tiny_images, callbacks=[keras.callbacks.BackupAndRestore(backup)], **args)
+    assert history.epoch == [2, 3]
+    assert history.history["g_loss"] == expected.history["g_loss"][2:]
+    for a, b in zip(every_variable(straight), every_variable(resumed)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
 def test_make_dataset_shapes_and_errors():
     x = np.zeros((10, 3), "float32")
     batches = list(make_dataset(x, 4, seed=0))
