@@ -6,6 +6,9 @@ The public API is small and re-exported here:
 - `GaussianGAN`: the 2-D Gaussian GAN (d2l's bce and the softmax variant).
 - `MomentsGAN`: "GAN in 50 lines", a 1-D Gaussian from uniform noise.
 - `AAE`: the adversarial autoencoder on MNIST.
+- `AdversarialModel`: the `keras.Model` whose `train_step` runs one
+  adversarial iteration, behind every model's `fit()`; `CombinedModel`:
+  a generator trained through a frozen discriminator, for `train()`.
 - `keras_gan.data`: `load_mnist`, image validation and loading.
 - `keras_gan.viz`: sample grids, loss curves, GIFs.
 - `keras_gan.metrics`: sample quality offline (MNIST classifier score,
@@ -42,7 +45,7 @@ from keras_gan import data, metrics, viz  # noqa: E402
 from keras_gan.aae import AAE  # noqa: E402
 from keras_gan.dcgan import DCGAN  # noqa: E402
 from keras_gan.distribute import train_distributed  # noqa: E402
-from keras_gan.engine import CombinedModel  # noqa: E402
+from keras_gan.engine import AdversarialModel, CombinedModel  # noqa: E402
 from keras_gan.gaussian import GaussianGAN  # noqa: E402
 from keras_gan.moments import MomentsGAN  # noqa: E402
 
@@ -51,6 +54,7 @@ __all__ = [
     "DCGAN",
     "GaussianGAN",
     "MomentsGAN",
+    "AdversarialModel",
     "CombinedModel",
     "train_distributed",
     "data",

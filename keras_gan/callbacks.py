@@ -156,8 +156,16 @@ class SampleWriter(keras.callbacks.Callback):
 
     Example:
 
-    >>> gan = keras_gan.DCGAN(seed=0)  # doctest: +SKIP
-    >>> gan.fit(epochs=5, callbacks=[SampleWriter("runs/fit", gan.generate)])
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from keras_gan import DCGAN
+    >>> gan = DCGAN(latent_dim=8, img_shape=(8, 8, 1), seed=0)
+    >>> images = np.random.default_rng(0).integers(0, 256, (64, 8, 8), dtype="uint8")
+    >>> out = tempfile.mkdtemp()
+    >>> writer = SampleWriter(out, gan.generate)
+    >>> history = gan.fit(images, epochs=2, batch_size=16, verbose=0, callbacks=[writer])
+    >>> sorted(os.listdir(out))
+    ['epoch_1.png', 'epoch_2.png']
     """
 
     def __init__(

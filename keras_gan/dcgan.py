@@ -180,7 +180,7 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
 
     >>> from keras_gan import DCGAN
     >>> gan = DCGAN(seed=0)
-    >>> history = gan.train(epochs=2, batch_size=8, save_interval=0)
+    >>> history = gan.train(epochs=2, batch_size=8, save_interval=0, verbose=0)
     >>> gan.generate(4).shape
     (4, 28, 28, 1)
     """

@@ -136,9 +136,12 @@ def train_distributed(
 
     Example:
 
+    On every worker, with its `TF_CONFIG` set (see README, "GPUs and
+    clusters"):
+
     >>> strategy = tf.distribute.MultiWorkerMirroredStrategy()  # doctest: +SKIP
-    >>> gan = DCGAN(seed=0, strategy=strategy)
-    >>> history = train_distributed(gan, epochs=5, batch_size=256)
+    >>> gan = DCGAN(seed=0, strategy=strategy)  # doctest: +SKIP
+    >>> history = train_distributed(gan, epochs=5, batch_size=256)  # doctest: +SKIP
     """
     model = getattr(family, "adversarial_model", None)
     if model is None:

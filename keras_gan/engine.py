@@ -324,9 +324,18 @@ class CombinedModel(keras.Model):
 
     Example:
 
-    >>> combined = CombinedModel(generator, discriminator)  # doctest: +SKIP
+    >>> import keras, numpy as np
+    >>> generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    >>> discriminator = keras.Sequential(
+    ...     [keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")]
+    ... )
+    >>> combined = CombinedModel(generator, discriminator)
     >>> combined.compile(optimizer="adam", loss="binary_crossentropy")
-    >>> combined.train_on_batch(z, np.ones((len(z), 1)))  # trains G only
+    >>> z = np.zeros((4, 2), "float32")
+    >>> before = discriminator.get_weights()
+    >>> _ = combined.train_on_batch(z, np.ones((4, 1)))  # trains G only
+    >>> all((a == b).all() for a, b in zip(before, discriminator.get_weights()))
+    True
     """
 
     def __init__(self, generator, discriminator, **kwargs):

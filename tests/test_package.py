@@ -1,11 +1,16 @@
 import subprocess
 import sys
 
+import keras
+
 import keras_gan
 
 
 def test_public_api():
-    assert {"DCGAN", "CombinedModel", "data", "viz"} <= set(keras_gan.__all__)
+    assert {"DCGAN", "AAE", "GaussianGAN", "MomentsGAN"} <= set(keras_gan.__all__)
+    assert {"AdversarialModel", "CombinedModel", "data", "viz"} <= set(keras_gan.__all__)
+    assert issubclass(keras_gan.AdversarialModel, keras.Model)
+    assert issubclass(keras_gan.CombinedModel, keras.Model)
     assert keras_gan.__version__
 
 
