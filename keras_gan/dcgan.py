@@ -645,8 +645,11 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
             x: Optional images as for `train()`. Defaults to MNIST.
             epochs: Positive integer, passes over the data. Defaults to `1`.
             batch_size: Positive integer. Defaults to `128`.
-            callbacks: Optional list of Keras callbacks (ModelCheckpoint,
-                CSVLogger, `keras_gan` sample writers, ...).
+            callbacks: Optional list of Keras callbacks (CSVLogger,
+                TensorBoard, `BackupAndRestore`, which resumes a killed run
+                bit for bit, `ModelCheckpoint(save_weights_only=True)`,
+                whose files `adversarial_model.load_weights()` reads,
+                `keras_gan` sample writers, ...).
             steps_per_execution: Positive integer, iterations per compiled
                 call. Defaults to `1`.
             jit_compile: `True`, `False` or `"auto"` (XLA when every layer

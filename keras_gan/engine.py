@@ -584,7 +584,8 @@ class AdversarialModel(keras.Model):
                 f"The weights file holds {len(store.keys())} state variables for the "
                 f"adversarial model {self.name!r}, which has {len(variables)} (noise "
                 "states and weight averages): it was saved by a differently configured "
-                "model. Load it into a model built with the same arguments."
+                "model (or by a keras_gan that stored none). Load it into a model built "
+                "with the same arguments."
             )
         for i, v in enumerate(variables):
             v.assign(store[str(i)])
