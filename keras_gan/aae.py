@@ -608,8 +608,8 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
         each from its own weights.
 
         Measured here (10 epochs, seeds 0-2, `scripts/eval_aae.py --xla`):
-        the encoded test codes' largest |mean| fell from 0.240 to 0.184 and
-        the test L1 from 0.0777 to 0.0743 (means over the seeds).
+        the encoded test codes' largest |mean| fell from 0.224 to 0.179 and
+        the test L1 from 0.0767 to 0.0745 (means over the seeds).
 
         Args:
             x: Images as `prepare` takes them, normally the training images.
@@ -814,7 +814,7 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
                 exactly. Measured here: XLA ran a batch in 0.70x the time of
                 `False`, 0.81x the document's PyTorch code's
                 (`benchmarks/bench_aae.py`); mean test L1 after 10 epochs,
-                seeds 0-2, 0.0743 with XLA, 0.0741 without (PyTorch:
+                seeds 0-2, 0.0745 with XLA, 0.0738 without (PyTorch:
                 0.0756; `scripts/eval_aae.py`).
             precise_batch_norm: If `True` (the default), end by setting the
                 BatchNorm statistics from `x_train` with the final weights
