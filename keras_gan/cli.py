@@ -721,7 +721,7 @@ def _add_gaussian_flags(p):
         "--lr-g",
         type=_positive_float,
         default=None,
-        help="G's Adam rate. Default: the variant's (0.005 bce, 0.01 softmax)",
+        help="G's Adam rate. Default: 0.005 (0.01 for softmax with --settings document)",
     )
     p.add_argument(
         "--settings",
