@@ -811,8 +811,8 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
                 iteration with XLA (see `train_iteration`). The iteration is
                 the same, but XLA draws its noise from its own generator, so
                 only `False` repeats the numbers of `train_on_batch` calls
-                exactly. Measured here: XLA ran a batch in 0.70x the time of
-                `False`, 0.81x the document's PyTorch code's
+                exactly. Measured here: XLA ran a batch in 0.74x the time of
+                `False`, 0.73x the document's PyTorch code's
                 (`benchmarks/bench_aae.py`); mean test L1 after 10 epochs,
                 seeds 0-2, 0.0745 with XLA, 0.0738 without (PyTorch:
                 0.0756; `scripts/eval_aae.py`).
