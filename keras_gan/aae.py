@@ -123,10 +123,6 @@ class AAEAdversarial(AdversarialModel):
             real, reconstruction
         ) + self.adversarial_weight * self.adversarial_loss(validity, True)
 
-    def after_generator_update(self):
-        for average in self.weight_averages:
-            average.update()
-
     def begin_iteration(self, real):
         return {"prior": self.sample_latent(tf.shape(real)[0])}
 

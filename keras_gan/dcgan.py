@@ -81,7 +81,6 @@ class DCGANAdversarial(AdversarialModel):
 
     def __init__(self, *args, average=None, r1_gamma=0.0, **kwargs):
         super().__init__(*args, **kwargs)
-        self.average = average
         self.weight_averages = [] if average is None else [average]
         self.r1_gamma = float(r1_gamma)
 
@@ -90,10 +89,6 @@ class DCGANAdversarial(AdversarialModel):
             return super().discriminator_term(inputs, is_real)
         prediction, penalty = r1_penalty(self.discriminator, inputs, self.r1_gamma)
         return self.discriminator_term_loss(prediction, True) + penalty
-
-    def after_generator_update(self):
-        if self.average is not None:
-            self.average.update()
 
 
 class DCGAN(ScheduledRatesMixin, CheckpointMixin):

@@ -473,7 +473,9 @@ class AdversarialModel(keras.Model):
         return self.discriminator_term_loss(self.discriminator(inputs, training=True), is_real)
 
     def after_generator_update(self):
-        """Runs after every generator update (e.g. a weight average)."""
+        """Runs after every generator update: moves the `weight_averages`."""
+        for average in self.weight_averages:
+            average.update()
 
     # ----------------------------------------------------------- machinery
 
@@ -519,8 +521,9 @@ class AdversarialModel(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
-    # WeightAverage objects the iteration updates (set by families that keep
-    # one); their networks are saved with the model's own state
+    # WeightAverage objects following the generator side (set by families
+    # that keep one): `after_generator_update` moves them, and their
+    # networks are saved with the model's own state
     weight_averages = ()
 
     def state_variables(self):
