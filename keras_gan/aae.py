@@ -971,8 +971,6 @@ class AAE(ScheduledRatesMixin, CheckpointMixin):
             )
         with strategy_scope(self.strategy, "AAE"):
             self.adversarial_model.compile(
-                d_optimizer=self.discriminator.optimizer,
-                g_optimizer=self.combined.optimizer,
                 jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution,
             )

@@ -688,8 +688,6 @@ class DCGAN(ScheduledRatesMixin, CheckpointMixin):
             callbacks = [RunSchedule(self.set_run, epochs, steps), *(callbacks or [])]
         with strategy_scope(self.strategy, "DCGAN"):
             model.compile(
-                d_optimizer=self.discriminator.optimizer,
-                g_optimizer=self.combined.optimizer,
                 jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution,
             )

@@ -197,9 +197,7 @@ def train_distributed(
     steps = steps_per_epoch or len(x) // batch_size
 
     with strategy_scope(strategy, type(family).__name__):  # fit()'s optimizers, built here
-        model.compile(
-            d_optimizer=family.discriminator.optimizer, g_optimizer=family.combined.optimizer
-        )
+        model.compile()
     build_optimizers(model)
     initial_epoch, previous = 0, {}
     if resume:

@@ -483,15 +483,34 @@ class AdversarialModel(keras.Model):
         """Calls the discriminator frozen (see `call_frozen`)."""
         return call_frozen(self.discriminator, samples, training=training)
 
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Configures the model for `fit()`.
 
         Args:
             d_optimizer: Optimizer for the discriminator's variables.
-            g_optimizer: Optimizer for the generator networks' variables.
+                Defaults to the one the model holds (given to its
+                constructor or to an earlier `compile()`).
+            g_optimizer: Optimizer for the generator networks' variables,
+                likewise.
             **kwargs: Passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, ...).
+
+        Raises:
+            ValueError: if an optimizer is neither given nor held.
         """
+        d_optimizer = d_optimizer or self.d_optimizer
+        g_optimizer = g_optimizer or self.g_optimizer
+        missing = [
+            name
+            for name, optimizer in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer))
+            if optimizer is None
+        ]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} has no {' or '.join(missing)}: pass "
+                "it to compile() or to the constructor (for example "
+                "d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))."
+            )
         replicas = self.distribute_strategy.num_replicas_in_sync
         if replicas > 1:
             # Keras 3.15 / TF 2.21 under a multi-replica strategy: a loop of

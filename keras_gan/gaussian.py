@@ -605,8 +605,6 @@ class GaussianGAN(CheckpointMixin):
         if self._fit_compiled != key:
             with strategy_scope(self.strategy, "GaussianGAN"):
                 model.compile(
-                    d_optimizer=self.d_optimizer,
-                    g_optimizer=self.g_optimizer,
                     jit_compile=jit_compile,
                     steps_per_execution=steps_per_execution,
                 )

@@ -91,6 +91,8 @@ class MomentsAdversarial(AdversarialModel):
             seed_generator=gan.seed_generator,
             d_steps=d_steps,
             g_steps=g_steps,
+            d_optimizer=gan.d_optimizer,
+            g_optimizer=gan.g_optimizer,
             **kwargs,
         )
         self.minibatch_size = gan.minibatch_size
@@ -766,8 +768,6 @@ class MomentsGAN(CheckpointMixin):
         if getattr(model, "_moments_settings", None) != settings:  # else keep the trace
             with strategy_scope(self.strategy, "MomentsGAN"):
                 model.compile(
-                    d_optimizer=self.d_optimizer,
-                    g_optimizer=self.g_optimizer,
                     jit_compile=jit_compile,
                     steps_per_execution=steps_per_execution,
                 )

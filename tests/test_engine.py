@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gan import DCGAN
+from keras_gan import AAE, DCGAN, GaussianGAN, MomentsGAN
 from keras_gan.engine import (
     AdversarialModel,
     build_optimizers,
@@ -248,6 +248,33 @@ def test_adversarial_model_is_generic():
     build_optimizers(model)
     logs = model.train_on_batch(np.ones((8, 2), "float32"), return_dict=True)
     assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
+
+
+def test_compile_defaults_to_the_optimizers_the_model_holds():
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    bare = AdversarialModel(g, d, latent_dim=2)
+    with pytest.raises(ValueError, match="has no d_optimizer or g_optimizer: pass"):
+        bare.compile()
+    d_opt, g_opt = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.2)
+    held = AdversarialModel(g, d, latent_dim=2, d_optimizer=d_opt, g_optimizer=g_opt)
+    held.compile(jit_compile=False)
+    assert held.d_optimizer is d_opt and held.g_optimizer is g_opt
+    other = keras.optimizers.SGD(0.3)
+    held.compile(g_optimizer=other)  # one replaced, the other kept
+    assert held.d_optimizer is d_opt and held.g_optimizer is other
+    # every family's fit() compiles its model this way: the model holds the
+    # optimizers of the classic path's D and combined models
+    families = [
+        (DCGAN(latent_dim=4, img_shape=(8, 8, 1), seed=0), None),
+        (AAE(latent_dim=4, img_size=8, seed=0), None),
+        (GaussianGAN(seed=0), None),
+        (MomentsGAN(seed=0), (2, 3)),
+    ]
+    for gan, steps in families:
+        model = gan.adversarial_model if steps is None else gan.fused_model(*steps)
+        assert model.d_optimizer is gan.discriminator.optimizer, type(gan).__name__
+        assert model.g_optimizer is gan.combined.optimizer, type(gan).__name__
 
 
 class _OwnNoiseGAN(AdversarialModel):
