@@ -317,7 +317,7 @@ def _add_dcgan_flags(p):
         "in D, real labels smoothed to 0.9, learning rates 4e-4 and samples from a moving "
         "average of G's weights. improved-decay: improved with rates 8e-4 falling "
         "linearly to 0 over the last half of the run. improved-r1: improved-decay with an "
-        "R1 gradient penalty (gamma 1) on D's real images (README, 'Measuring quality'). "
+        "R1 gradient penalty (gamma 0.3) on D's real images (README, 'Measuring quality'). "
         "Default: document",
     )
     p.add_argument(
