@@ -220,7 +220,9 @@ def main():
         )
         build_optimizers(model)
         dataset = make_dataset(x, args.batch_size, seed=0, repeat=True)
-        return lambda: model.fit(dataset, epochs=1, steps_per_epoch=args.batches, verbose=0)
+        return lambda: model.fit(
+            dataset, epochs=1, steps_per_epoch=args.batches, shuffle=False, verbose=0
+        )
 
     variants = {
         "keras_gan classic train(), XLA off": classic(False),

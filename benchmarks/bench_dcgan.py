@@ -48,7 +48,7 @@ def fused_variant(gan, dataset, iterations, jit, spe):
     build_optimizers(model)
 
     def fused():
-        model.fit(dataset, epochs=1, steps_per_epoch=iterations, verbose=0)
+        model.fit(dataset, epochs=1, steps_per_epoch=iterations, shuffle=False, verbose=0)
 
     return fused
 

@@ -498,8 +498,8 @@ class AdversarialModel(keras.Model):
         Raises:
             ValueError: if an optimizer is neither given nor held.
         """
-        d_optimizer = d_optimizer or self.d_optimizer
-        g_optimizer = g_optimizer or self.g_optimizer
+        d_optimizer = self.d_optimizer if d_optimizer is None else d_optimizer
+        g_optimizer = self.g_optimizer if g_optimizer is None else g_optimizer
         missing = [
             name
             for name, optimizer in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer))
