@@ -39,9 +39,8 @@ CONFIGS = {
     "improved": {"settings": "improved"},
     "improved-decay": {"settings": "improved-decay"},
     "improved-r1": {"settings": "improved-r1"},
-    # the R1 penalty's weight: improved-r1's 0.3 (the same as improved-r1),
-    # its earlier 1, and 3
-    "improved-r1+gamma0.3": {"settings": "improved-r1", "r1_gamma": 0.3},
+    # the R1 penalty's weight either side of improved-r1's 0.3: its earlier
+    # 1, and 3
     "improved-r1+gamma1": {"settings": "improved-r1", "r1_gamma": 1.0},
     "improved-r1+gamma3": {"settings": "improved-r1", "r1_gamma": 3.0},
     # the same networks and settings, G's upsampling + convolutions computed fast
